@@ -1,0 +1,44 @@
+# Local environment: the embedded default. Everything runs against the local AWS endpoint
+# (`mlops local up`), no AWS account needed. Account 123456789012 is the local endpoint's.
+# Read by Terraform (`-var-file=env_files/local.tfvars`) and by Python (`pipeline_scripts.config`).
+
+environment = "local"
+aws_region  = "us-east-1"
+
+# --- Storage ---------------------------------------------------------------
+bucket_name         = "mlops-local-bucket"
+bucket_prefix       = "abalone"
+bucket_train_prefix = "abalone/training"
+bucket_inf_prefix   = "abalone/inference"
+
+# --- Notifications -----------------------------------------------------------
+notification_function_name = "mlops-local-notifier"
+email_recipient            = ["data-scientist@example.com"]
+custom_notification_config = [
+  { step_name = "ModelQualityCalcStep", step_status = "Failed", step_msg = "Model quality breached its threshold: the HPO retraining pipeline is starting. Review the new model version when it is registered." },
+  { step_name = "RegisterModel", step_status = "Succeeded", step_msg = "A new model version is waiting for your approval in the model registry (mlops models approve)." },
+  { step_name = "DataQualityCheck", step_status = "Succeeded", step_msg = "Data-quality check finished: open its report to see whether the batch drifted from the training baseline." },
+]
+
+# --- SageMaker pipelines ---------------------------------------------------------
+pipeline_train           = "mlops-local-training"
+pipeline_trainwhpo       = "mlops-local-training-hpo"
+pipeline_inf             = "mlops-local-batch-inference"
+recreate_pipelines       = false
+model_package_group_name = "mlops-local-abalone"
+
+# Model quality on the inference pipeline: ModelQualityCalcStep fails when the metric breaches this.
+model_quality_metric    = "rmse"
+model_quality_threshold = 3.0
+
+# --- Identity, encryption, network -------------------------------------------------
+role_arn  = "arn:aws:iam::123456789012:role/mlops-local-sagemaker-execution"
+kms_key   = ""
+subnet_id = ""
+sg_id     = ""
+
+# --- Data upload on deploy (the CI build job) ------------------------------------------
+upload_training_data  = false
+upload_inference_data = false
+
+user_id = "local-developer"

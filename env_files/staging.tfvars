@@ -1,0 +1,43 @@
+# staging environment: replace the account IDs, ARNs and network IDs with your own before the first deploy.
+# Read by Terraform (`-var-file=env_files/staging.tfvars`) and by Python (`pipeline_scripts.config`).
+
+environment = "staging"
+aws_region  = "us-east-1"
+
+# --- Storage ---------------------------------------------------------------
+bucket_name         = "mlops-staging-bucket"
+bucket_prefix       = "abalone"
+bucket_train_prefix = "abalone/training"
+bucket_inf_prefix   = "abalone/inference"
+
+# --- Notifications -----------------------------------------------------------
+notification_function_name = "mlops-staging-notifier"
+email_recipient            = ["data-scientist@example.com"]
+custom_notification_config = [
+  { step_name = "ModelQualityCalcStep", step_status = "Failed", step_msg = "Model quality breached its threshold: the HPO retraining pipeline is starting. Review the new model version when it is registered." },
+  { step_name = "RegisterModel", step_status = "Succeeded", step_msg = "A new model version is waiting for your approval in the model registry (mlops models approve)." },
+  { step_name = "DataQualityCheck", step_status = "Succeeded", step_msg = "Data-quality check finished: open its report to see whether the batch drifted from the training baseline." },
+]
+
+# --- SageMaker pipelines ---------------------------------------------------------
+pipeline_train           = "mlops-staging-training"
+pipeline_trainwhpo       = "mlops-staging-training-hpo"
+pipeline_inf             = "mlops-staging-batch-inference"
+recreate_pipelines       = false
+model_package_group_name = "mlops-staging-abalone"
+
+# Model quality on the inference pipeline: ModelQualityCalcStep fails when the metric breaches this.
+model_quality_metric    = "rmse"
+model_quality_threshold = 3.0
+
+# --- Identity, encryption, network -------------------------------------------------
+role_arn  = "arn:aws:iam::222222222222:role/mlops-staging-sagemaker-execution"
+kms_key   = "arn:aws:kms:us-east-1:222222222222:key/00000000-0000-0000-0000-000000000000"
+subnet_id = "subnet-0123456789abcdef0"
+sg_id     = "sg-0123456789abcdef0"
+
+# --- Data upload on deploy (the CI build job) ------------------------------------------
+upload_training_data  = false
+upload_inference_data = false
+
+user_id = "ml-engineer"

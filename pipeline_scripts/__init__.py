@@ -1,0 +1,1 @@
+"""Batch-inference MLOps: config, pipeline builders, registry operations and the `mlops` CLI."""

@@ -1,0 +1,705 @@
+"""One frozen, validated configuration object for an environment.
+
+Sources, highest precedence first:
+
+1. CLI overrides (``mlops --set KEY=VALUE``),
+2. environment variables ``MLOPS_<KEY>`` (dots in yaml keys become ``__``: ``MLOPS_HPO__MAX_JOBS``),
+3. the files: ``env_files/<env>.tfvars`` (HCL, also read by Terraform) and ``pipeline_scripts/pipelines.yaml``,
+4. defaults declared on the dataclasses below.
+
+Every value is coerced to its declared type and validated when the config is loaded; a problem raises
+:class:`ConfigError` naming the file (or override), the key, what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import os
+import re
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import yaml
+from hcl2.utils import SerializationOptions
+
+from pipeline_scripts.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_DIR = PROJECT_ROOT / "env_files"
+PIPELINES_YAML = Path(__file__).resolve().parent / "pipelines.yaml"
+ENVIRONMENTS = ("local", "dev", "staging", "prod")
+ENV_PREFIX = "MLOPS_"
+
+_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")  # pipeline / model package group names
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_PREFIX_RE = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
+_ROLE_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+_KMS_RE = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[\w/-]+$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_INSTANCE_RE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+_SUBNET_RE = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+_SG_RE = re.compile(r"^sg-[0-9a-f]{8,17}$")
+_STEP_STATUSES = ("Starting", "Executing", "Stopping", "Stopped", "Failed", "Succeeded")
+LOWER_IS_BETTER = ("rmse", "mse", "mae")
+REGRESSION_METRICS = (*LOWER_IS_BETTER, "r2")
+
+
+class _Invalid(ValueError):
+    """Raised by validators; turned into a ConfigError naming the file and key."""
+
+    def __init__(self, key: str, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.fix = fix
+
+
+def _check(condition: bool, key: str, message: str, fix: str) -> None:
+    if not condition:
+        raise _Invalid(key, message, fix)
+
+
+# --------------------------------------------------------------------------------------------------
+# env_files/<env>.tfvars
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotificationRule:
+    """A custom message sent when ``step_name`` reaches ``step_status``."""
+
+    step_name: str
+    step_status: str
+    step_msg: str
+
+    def __post_init__(self) -> None:
+        _check(bool(self.step_name), "step_name", "is empty", "name a pipeline step, e.g. ModelQualityCalcStep")
+        _check(
+            self.step_status in _STEP_STATUSES,
+            "step_status",
+            f"is {self.step_status!r}",
+            f"use one of {', '.join(_STEP_STATUSES)}",
+        )
+        _check(bool(self.step_msg.strip()), "step_msg", "is empty", "write the message people should read")
+
+
+@dataclass(frozen=True)
+class EnvSettings:
+    """Everything in ``env_files/<env>.tfvars`` (shared with Terraform)."""
+
+    environment: str
+    bucket_name: str
+    bucket_prefix: str
+    bucket_train_prefix: str
+    bucket_inf_prefix: str
+    notification_function_name: str
+    email_recipient: tuple[str, ...]
+    pipeline_train: str
+    pipeline_trainwhpo: str
+    pipeline_inf: str
+    model_package_group_name: str
+    model_quality_threshold: float
+    role_arn: str
+    user_id: str
+    aws_region: str = "us-east-1"
+    custom_notification_config: tuple[NotificationRule, ...] = ()
+    recreate_pipelines: bool = False
+    model_quality_metric: str = "rmse"
+    kms_key: str = ""
+    subnet_id: tuple[str, ...] = ()
+    sg_id: tuple[str, ...] = ()
+    upload_training_data: bool = False
+    upload_inference_data: bool = False
+
+    def __post_init__(self) -> None:
+        _check(
+            self.environment in ENVIRONMENTS,
+            "environment",
+            f"is {self.environment!r}",
+            f"use one of {', '.join(ENVIRONMENTS)}",
+        )
+        _check(
+            bool(_REGION_RE.match(self.aws_region)), "aws_region", f"is {self.aws_region!r}", "e.g. us-east-1"
+        )
+        _check(
+            bool(_BUCKET_RE.match(self.bucket_name)),
+            "bucket_name",
+            f"{self.bucket_name!r} is not a valid S3 bucket name",
+            "use 3-63 lowercase letters, digits, dots and hyphens",
+        )
+        for key in ("bucket_prefix", "bucket_train_prefix", "bucket_inf_prefix"):
+            value = getattr(self, key)
+            _check(
+                bool(_PREFIX_RE.match(value)),
+                key,
+                f"{value!r} is not an S3 key prefix",
+                "write it without leading or trailing '/', e.g. abalone/training",
+            )
+        _check(
+            self.bucket_train_prefix != self.bucket_inf_prefix
+            and not self.bucket_train_prefix.startswith(self.bucket_inf_prefix + "/")
+            and not self.bucket_inf_prefix.startswith(self.bucket_train_prefix + "/"),
+            "bucket_inf_prefix",
+            "overlaps bucket_train_prefix, so one upload would start both pipelines",
+            "use two separate prefixes",
+        )
+        for key in (
+            "pipeline_train",
+            "pipeline_trainwhpo",
+            "pipeline_inf",
+            "model_package_group_name",
+            "notification_function_name",
+        ):
+            value = getattr(self, key)
+            _check(
+                bool(_NAME_RE.match(value)),
+                key,
+                f"{value!r} is not a valid SageMaker/Lambda name",
+                "use 1-63 letters, digits and hyphens, starting and ending with a letter or digit",
+            )
+        names = [self.pipeline_train, self.pipeline_trainwhpo, self.pipeline_inf]
+        _check(
+            len(set(names)) == 3, "pipeline_inf", "the three pipeline names are not distinct", "rename one"
+        )
+        for address in self.email_recipient:
+            _check(
+                bool(_EMAIL_RE.match(address)),
+                "email_recipient",
+                f"{address!r} is not an e-mail address",
+                'write a list of addresses, e.g. ["ds@example.com"]',
+            )
+        _check(
+            self.model_quality_metric in REGRESSION_METRICS,
+            "model_quality_metric",
+            f"is {self.model_quality_metric!r}",
+            f"use one of {', '.join(REGRESSION_METRICS)}",
+        )
+        _check(
+            self.model_quality_threshold > 0
+            and (self.model_quality_metric != "r2" or self.model_quality_threshold <= 1),
+            "model_quality_threshold",
+            f"{self.model_quality_threshold} is impossible for {self.model_quality_metric}",
+            "use a positive number (for r2: between 0 and 1)",
+        )
+        _check(
+            bool(_ROLE_RE.match(self.role_arn)),
+            "role_arn",
+            f"{self.role_arn!r} is not an IAM role ARN",
+            "use arn:aws:iam::<account-id>:role/<name>",
+        )
+        _check(
+            self.kms_key == "" or bool(_KMS_RE.match(self.kms_key)),
+            "kms_key",
+            f"{self.kms_key!r} is not a KMS key ARN",
+            'use arn:aws:kms:<region>:<account-id>:key/<id>, or "" for no customer-managed key',
+        )
+        for subnet in self.subnet_id:
+            _check(bool(_SUBNET_RE.match(subnet)), "subnet_id", f"{subnet!r} is not a subnet ID", "subnet-…")
+        for group in self.sg_id:
+            _check(bool(_SG_RE.match(group)), "sg_id", f"{group!r} is not a security group ID", "sg-…")
+        _check(
+            bool(self.subnet_id) == bool(self.sg_id),
+            "sg_id" if self.subnet_id else "subnet_id",
+            "is set without the other: SageMaker jobs need both subnets and security groups",
+            'set both subnet_id and sg_id, or both to ""',
+        )
+        _check(bool(self.user_id.strip()), "user_id", "is empty", "set the owner tag, e.g. your employee ID")
+
+    @property
+    def account_id(self) -> str:
+        return self.role_arn.split(":")[4]
+
+    @property
+    def pipeline_names(self) -> dict[str, str]:
+        """Pipeline kind (training, hpo, inference) → its SageMaker pipeline name."""
+        return {"training": self.pipeline_train, "hpo": self.pipeline_trainwhpo, "inference": self.pipeline_inf}
+
+
+# --------------------------------------------------------------------------------------------------
+# pipeline_scripts/pipelines.yaml
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Frameworks:
+    sklearn_version: str = "1.2-1"
+    xgboost_version: str = "1.7-1"
+    python_version: str = "py3"
+
+
+@dataclass(frozen=True)
+class JobResources:
+    instance_type: str = "ml.m5.xlarge"
+    instance_count: int = 1
+    volume_size_gb: int = 30
+    max_runtime_seconds: int = 3600
+
+    def __post_init__(self) -> None:
+        _check(
+            bool(_INSTANCE_RE.match(self.instance_type)),
+            "instance_type",
+            f"{self.instance_type!r} is not a SageMaker instance type",
+            "e.g. ml.m5.xlarge",
+        )
+        _check(self.instance_count >= 1, "instance_count", f"is {self.instance_count}", "use 1 or more")
+        _check(self.volume_size_gb >= 1, "volume_size_gb", f"is {self.volume_size_gb}", "use 1 or more")
+        _check(
+            60 <= self.max_runtime_seconds <= 28 * 86400,
+            "max_runtime_seconds",
+            f"is {self.max_runtime_seconds}",
+            "use between 60 and 2419200 seconds",
+        )
+
+
+@dataclass(frozen=True)
+class Split:
+    validation_fraction: float = 0.15
+    test_fraction: float = 0.15
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        _check(
+            0 < self.validation_fraction < 1 and 0 < self.test_fraction < 1,
+            "validation_fraction",
+            "fractions must be between 0 and 1",
+            "e.g. 0.15",
+        )
+        _check(
+            self.validation_fraction + self.test_fraction < 0.9,
+            "test_fraction",
+            "validation + test leave less than 10% of the rows to train on",
+            "lower the fractions",
+        )
+
+
+def _check_register(metric: str, threshold: float) -> None:
+    _check(
+        metric in REGRESSION_METRICS, "register_metric", f"is {metric!r}", f"use one of {REGRESSION_METRICS}"
+    )
+    _check(
+        threshold > 0 and (metric != "r2" or threshold <= 1),
+        "register_threshold",
+        f"{threshold} is impossible for {metric}",
+        "use a positive number (for r2: between 0 and 1)",
+    )
+
+
+Scalar = str | int | float | bool
+
+
+@dataclass(frozen=True)
+class Training(JobResources):
+    split: Split = field(default_factory=Split)
+    hyperparameters: Mapping[str, Scalar] = field(default_factory=dict)
+    register_metric: str = "rmse"
+    register_threshold: float = 3.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_register(self.register_metric, self.register_threshold)
+        _check("num_round" in self.hyperparameters, "hyperparameters", "has no num_round", "add num_round: 100")
+
+
+@dataclass(frozen=True)
+class ParamRange:
+    type: str
+    min: float
+    max: float
+    scaling: str = "Auto"
+
+    def __post_init__(self) -> None:
+        _check(
+            self.type in ("continuous", "integer"),
+            "type",
+            f"is {self.type!r}",
+            "use continuous or integer",
+        )
+        _check(self.min < self.max, "max", f"min {self.min} is not below max {self.max}", "swap or widen them")
+        _check(
+            self.scaling in ("Auto", "Linear", "Logarithmic", "ReverseLogarithmic"),
+            "scaling",
+            f"is {self.scaling!r}",
+            "use Auto, Linear, Logarithmic or ReverseLogarithmic",
+        )
+        _check(
+            self.scaling not in ("Logarithmic",) or self.min > 0,
+            "min",
+            "logarithmic scaling needs min > 0",
+            "raise min or use Linear",
+        )
+
+
+@dataclass(frozen=True)
+class Hpo(JobResources):
+    static_hyperparameters: Mapping[str, Scalar] = field(default_factory=dict)
+    ranges: Mapping[str, ParamRange] = field(default_factory=dict)
+    objective_metric: str = "validation:rmse"
+    objective_type: str = "Minimize"
+    strategy: str = "Bayesian"
+    max_jobs: int = 8
+    max_parallel_jobs: int = 2
+    register_metric: str = "rmse"
+    register_threshold: float = 3.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_register(self.register_metric, self.register_threshold)
+        _check(bool(self.ranges), "ranges", "is empty", "declare at least one hyperparameter range")
+        overlap = set(self.ranges) & set(self.static_hyperparameters)
+        _check(
+            not overlap, "ranges", f"{sorted(overlap)} are both static and tuned", "keep each in one place"
+        )
+        _check(
+            self.objective_metric in ("validation:rmse", "train:rmse"),
+            "objective_metric",
+            f"is {self.objective_metric!r}",
+            "use validation:rmse (the metric train.py logs)",
+        )
+        _check(
+            self.objective_type in ("Minimize", "Maximize"),
+            "objective_type",
+            f"is {self.objective_type!r}",
+            "use Minimize or Maximize",
+        )
+        _check(
+            self.strategy in ("Bayesian", "Random", "Hyperband", "Grid"),
+            "strategy",
+            f"is {self.strategy!r}",
+            "use Bayesian, Random, Hyperband or Grid",
+        )
+        _check(self.max_jobs >= 1, "max_jobs", f"is {self.max_jobs}", "use 1 or more")
+        _check(
+            1 <= self.max_parallel_jobs <= self.max_jobs,
+            "max_parallel_jobs",
+            f"is {self.max_parallel_jobs} with max_jobs {self.max_jobs}",
+            "use between 1 and max_jobs",
+        )
+
+
+@dataclass(frozen=True)
+class Inference:
+    transform_instance_type: str = "ml.m5.xlarge"
+    transform_instance_count: int = 1
+    data_quality_engine: str = "builtin"
+    fail_on_data_quality_violations: bool = False
+
+    def __post_init__(self) -> None:
+        _check(
+            bool(_INSTANCE_RE.match(self.transform_instance_type)),
+            "transform_instance_type",
+            f"{self.transform_instance_type!r} is not a SageMaker instance type",
+            "e.g. ml.m5.xlarge",
+        )
+        _check(
+            self.transform_instance_count >= 1,
+            "transform_instance_count",
+            f"is {self.transform_instance_count}",
+            "use 1 or more",
+        )
+        _check(
+            self.data_quality_engine in ("builtin", "model_monitor"),
+            "data_quality_engine",
+            f"is {self.data_quality_engine!r}",
+            "use builtin (scripts/data_quality.py) or model_monitor (SageMaker QualityCheckStep)",
+        )
+
+
+@dataclass(frozen=True)
+class Registry:
+    content_types: tuple[str, ...] = ("text/csv",)
+    response_types: tuple[str, ...] = ("text/csv",)
+    inference_instances: tuple[str, ...] = ("ml.m5.large",)
+    transform_instances: tuple[str, ...] = ("ml.m5.xlarge",)
+
+
+@dataclass(frozen=True)
+class PipelinesSettings:
+    """Everything in ``pipeline_scripts/pipelines.yaml``."""
+
+    frameworks: Frameworks = field(default_factory=Frameworks)
+    processing: JobResources = field(default_factory=JobResources)
+    training: Training = field(default_factory=Training)
+    hpo: Hpo = field(default_factory=Hpo)
+    inference: Inference = field(default_factory=Inference)
+    registry: Registry = field(default_factory=Registry)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration of one environment."""
+
+    env: EnvSettings
+    pipelines: PipelinesSettings
+    # key → where its value came from ("env_files/local.tfvars", "MLOPS_BUCKET_NAME", "--set", "default")
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def name(self) -> str:
+        return self.env.environment
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------------
+
+
+def load_config(
+    environment: str = "local",
+    *,
+    overrides: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    env_dir: Path = ENV_DIR,
+    pipelines_file: Path = PIPELINES_YAML,
+) -> Config:
+    """Load, merge and validate the configuration of ``environment``.
+
+    ``overrides`` are CLI ``KEY=VALUE`` pairs (tfvars keys, or dotted yaml keys such as
+    ``hpo.max_jobs``); ``environ`` defaults to ``os.environ`` and contributes ``MLOPS_*`` variables.
+    """
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(
+            f"unknown environment {environment!r}",
+            hint=f"use one of {', '.join(ENVIRONMENTS)} (files in {_rel(env_dir)})",
+        )
+    environ = os.environ if environ is None else environ
+    tfvars_path = env_dir / f"{environment}.tfvars"
+    tfvars = read_tfvars(tfvars_path)
+    pipelines_raw = _read_yaml(pipelines_file)
+
+    env_fields = {f.name for f in dataclasses.fields(EnvSettings)}
+    sources: dict[str, str] = {key: _rel(tfvars_path) for key in tfvars}
+    sources.update({f"{k}.{kk}": _rel(pipelines_file) for k, v in pipelines_raw.items() if isinstance(v, dict) for kk in v})
+    env_values: dict[str, Any] = dict(tfvars)
+    yaml_values: dict[str, Any] = json.loads(json.dumps(pipelines_raw))  # deep copy
+
+    layered = [
+        (
+            {k[len(ENV_PREFIX) :].lower().replace("__", "."): v for k, v in environ.items() if k.startswith(ENV_PREFIX)},
+            "environment variable",
+        ),
+        (dict(overrides or {}), "--set"),
+    ]
+    for layer, label in layered:
+        for key, raw in layer.items():
+            origin = f"MLOPS_{key.upper().replace('.', '__')}" if label == "environment variable" else f"--set {key}"
+            if "." not in key:
+                if key not in env_fields:
+                    raise ConfigError(
+                        f"{origin}: unknown key {key!r}", hint=_did_you_mean(key, env_fields, "tfvars keys")
+                    )
+                env_values[key] = _parse_override(raw)
+            else:
+                _set_dotted(yaml_values, key, yaml.safe_load(raw) if raw != "" else "", origin)
+            sources[key] = origin
+
+    env = _build(EnvSettings, env_values, _rel(tfvars_path), "")
+    pipelines = _build(PipelinesSettings, yaml_values, _rel(pipelines_file), "")
+    if env.environment != environment:
+        raise ConfigError(
+            f"{_rel(tfvars_path)}: environment = {env.environment!r} but the file is for {environment!r}",
+            hint=f'set environment = "{environment}" in that file',
+        )
+    return Config(env=env, pipelines=pipelines, sources=sources)
+
+
+def read_tfvars(path: Path) -> dict[str, Any]:
+    """Parse a .tfvars file as real HCL (numbers, bools, lists, maps); strings come back unquoted."""
+    if not path.is_file():
+        raise ConfigError(
+            f"{_rel(path)}: file not found", hint=f"create it from {_rel(path.parent / 'local.tfvars')}"
+        )
+    try:
+        with path.open(encoding="utf-8") as handle:
+            data = hcl2.load(handle, serialization_options=SerializationOptions(strip_string_quotes=True))
+    except Exception as exc:  # python-hcl2 raises lark errors of several types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(
+            f"{_rel(path)}: not valid HCL: {first}",
+            hint="write one `key = value` per line; strings in double quotes",
+        ) from exc
+    values = {k: v for k, v in data.items() if not k.startswith("__")}
+    for key, value in values.items():
+        if _has_interpolation(value):
+            raise ConfigError(
+                f"{_rel(path)}: {key} uses an interpolation or expression",
+                hint="tfvars hold literal values only (Terraform rejects expressions there too)",
+            )
+    return values
+
+
+def _has_interpolation(value: Any) -> bool:
+    if isinstance(value, str):
+        return "${" in value
+    if isinstance(value, list):
+        return any(_has_interpolation(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_interpolation(v) for v in value.values())
+    return False
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"{_rel(path)}: file not found", hint="restore it from git")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{_rel(path)}: not valid YAML: {exc}".splitlines()[0], hint="fix the syntax") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{_rel(path)}: top level is not a mapping", hint="see the keys in config.py")
+    return data
+
+
+def _parse_override(raw: str) -> Any:
+    """An override value: HCL/JSON literal when it parses as one, else the plain string."""
+    text = raw.strip()
+    if text.startswith(("[", "{")):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            try:
+                parsed = hcl2.loads(
+                    f"v = {text}\n", serialization_options=SerializationOptions(strip_string_quotes=True)
+                )
+                return parsed["v"]
+            except Exception:
+                return raw
+    return raw
+
+
+def _set_dotted(target: dict[str, Any], dotted: str, value: Any, origin: str) -> None:
+    parts = dotted.split(".")
+    node = target
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{origin}: {part!r} is not a section", hint="override a leaf key")
+        node = child
+    node[parts[-1]] = value
+
+
+def _build(cls: type, data: Any, file: str, path: str) -> Any:
+    """Coerce ``data`` into dataclass ``cls``: unknown keys, missing keys and wrong types fail."""
+    where = path.rstrip(".") or "top level"
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{file}: {where} must be a mapping, got {_describe(data)}", hint="see the file header")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(fields)
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ConfigError(f"{file}: unknown key {path}{key}", hint=_did_you_mean(key, fields, "keys here"))
+    kwargs: dict[str, Any] = {}
+    for name, spec in fields.items():
+        if name not in data:
+            if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+                raise ConfigError(
+                    f"{file}: missing key {path}{name}",
+                    hint=f"add `{name} = …` (see env_files/local.tfvars for an example)",
+                )
+            continue
+        kwargs[name] = _coerce(data[name], hints[name], file, f"{path}{name}")
+    try:
+        return cls(**kwargs)
+    except _Invalid as exc:
+        raise ConfigError(f"{file}: {path}{exc.key} {exc}", hint=exc.fix) from exc
+
+
+def _coerce(value: Any, expected: Any, file: str, key: str) -> Any:  # noqa: PLR0911
+    origin = typing.get_origin(expected)
+    args = typing.get_args(expected)
+
+    def wrong(kind: str) -> ConfigError:
+        return ConfigError(f"{file}: {key} must be {kind}, got {_describe(value)}", hint=f"write {key} as {kind}")
+
+    if dataclasses.is_dataclass(expected):
+        return _build(expected, value, file, f"{key}.") if not isinstance(value, list) else _raise(wrong("a map"))
+    if expected is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise wrong("true or false")
+    if expected is int:
+        if isinstance(value, bool):
+            raise wrong("an integer")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+            return int(value)
+        raise wrong("an integer")
+    if expected is float:
+        if isinstance(value, bool):
+            raise wrong("a number")
+        if isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise wrong("a number")
+    if expected is str:
+        if isinstance(value, str):
+            return value
+        raise wrong('a string (in double quotes)')
+    if origin is tuple:
+        item_type = args[0]
+        if isinstance(value, str) and item_type is str:
+            # "" means none; "a,b" is a short list (handy in MLOPS_* variables)
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        if not isinstance(value, list):
+            raise wrong("a list")
+        return tuple(_coerce(item, item_type, file, f"{key}[{i}]") for i, item in enumerate(value))
+    if origin in (Mapping, dict) or expected is Mapping:
+        if not isinstance(value, Mapping):
+            raise wrong("a map")
+        value_type = args[1] if args else Any
+        return types.MappingProxyType(
+            {str(k): _coerce(v, value_type, file, f"{key}.{k}") for k, v in value.items()}
+        )
+    if expected == Scalar or origin is types.UnionType:
+        if isinstance(value, str | int | float | bool):
+            return value
+        raise wrong("a string, number or bool")
+    return value
+
+
+def _raise(exc: Exception) -> Any:
+    raise exc
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the bool {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a map"
+    return type(value).__name__
+
+
+def _did_you_mean(key: str, choices: Any, what: str) -> str:
+    close = difflib.get_close_matches(key, list(choices), n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return f"known {what}: {', '.join(sorted(choices))}"
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
