@@ -15,7 +15,7 @@ notification_function_name = "mlops-prod-notifier"
 email_recipient            = ["data-scientist@example.com"]
 custom_notification_config = [
   { step_name = "ModelQualityCalcStep", step_status = "Failed", step_msg = "Model quality breached its threshold: the HPO retraining pipeline is starting. Review the new model version when it is registered." },
-  { step_name = "RegisterModel", step_status = "Succeeded", step_msg = "A new model version is waiting for your approval in the model registry (mlops models approve)." },
+  { step_name = "CandidateModel-RegisterModel", step_status = "Succeeded", step_msg = "A new model version is waiting for your approval in the model registry (mlops models approve)." },
   { step_name = "DataQualityCheck", step_status = "Succeeded", step_msg = "Data-quality check finished: open its report to see whether the batch drifted from the training baseline." },
 ]
 

@@ -1,0 +1,90 @@
+"""Where the step scripts live in S3: a content-addressed copy of ``scripts/``.
+
+Definitions reference the scripts by S3 URI (``s3://<bucket>/<prefix>/code/<digest>/…``), so building a
+definition uploads nothing and the same scripts always give the same URIs. ``upload`` puts the files and
+a ``sourcedir.tar.gz`` (for training and serving, which run from a source directory) at those URIs; it is
+idempotent and never overwrites another version's code.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline_scripts.config import PROJECT_ROOT, Config
+
+SCRIPTS_DIR = PROJECT_ROOT / "scripts"
+
+
+def script_files(scripts_dir: Path = SCRIPTS_DIR) -> list[Path]:
+    """The files shipped to the jobs: every ``*.py`` directly in ``scripts/``, sorted."""
+    return sorted(p for p in scripts_dir.glob("*.py") if p.is_file())
+
+
+@dataclass(frozen=True)
+class CodeBundle:
+    """The S3 location of one version of ``scripts/``."""
+
+    bucket: str
+    prefix: str  # key prefix ending in "/"
+    digest: str
+    files: tuple[Path, ...]
+
+    @property
+    def prefix_uri(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def script_uri(self, name: str) -> str:
+        if not any(f.name == name for f in self.files):
+            raise ValueError(f"scripts/{name} does not exist")
+        return f"{self.prefix_uri}{name}"
+
+    @property
+    def sourcedir_uri(self) -> str:
+        return f"{self.prefix_uri}sourcedir.tar.gz"
+
+    def sourcedir_bytes(self) -> bytes:
+        """A reproducible tar.gz of the scripts (fixed order, mtimes, owners)."""
+        raw = io.BytesIO()
+        with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for path in self.files:
+                data = path.read_bytes()
+                info = tarfile.TarInfo(path.name)
+                info.size = len(data)
+                info.mode = 0o644
+                info.mtime = 0
+                tar.addfile(info, io.BytesIO(data))
+        return gzip.compress(raw.getvalue(), mtime=0)
+
+    def upload(self, s3_client: Any) -> list[str]:
+        """Upload the scripts and the source tarball; returns the URIs written."""
+        extra: dict[str, Any] = {}
+        written = []
+        for path in self.files:
+            s3_client.put_object(Bucket=self.bucket, Key=f"{self.prefix}{path.name}", Body=path.read_bytes(), **extra)
+            written.append(self.script_uri(path.name))
+        s3_client.put_object(Bucket=self.bucket, Key=f"{self.prefix}sourcedir.tar.gz", Body=self.sourcedir_bytes())
+        written.append(self.sourcedir_uri)
+        return written
+
+
+def code_bundle(config: Config, scripts_dir: Path = SCRIPTS_DIR) -> CodeBundle:
+    files = tuple(script_files(scripts_dir))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    short = digest.hexdigest()[:16]
+    return CodeBundle(
+        bucket=config.env.bucket_name,
+        prefix=f"{config.env.bucket_prefix}/code/{short}/",
+        digest=short,
+        files=files,
+    )

@@ -1,0 +1,207 @@
+"""The batch-inference pipeline: scores a batch with the approved model and monitors it.
+
+ApprovedModel-CreateModel → PreprocessInferenceData → BatchTransform → JoinPredictions → DataQualityCheck
+→ CheckGroundTruth → ModelQualityCalcStep (fails when the metric breaches the threshold: the retraining
+signal that starts the HPO pipeline).
+
+The model is the latest Approved version of the model package group, resolved by the CLI when the
+pipeline is upserted and recorded in the definition as parameter defaults (``ModelPackageArn`` and the
+version's data-quality baseline), so every execution is traceable to one registered version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagemaker.model import Model
+from sagemaker.processing import ProcessingInput
+from sagemaker.transformer import Transformer
+from sagemaker.workflow.condition_step import ConditionStep
+from sagemaker.workflow.conditions import ConditionNot, ConditionEquals
+from sagemaker.workflow.functions import Join
+from sagemaker.workflow.model_step import ModelStep
+from sagemaker.workflow.parameters import ParameterFloat, ParameterString
+from sagemaker.workflow.pipeline import Pipeline
+from sagemaker.workflow.steps import TransformStep
+
+from pipeline_scripts import steps
+from pipeline_scripts.registry import ApprovedModel
+from pipeline_scripts.steps import BuildContext
+
+P = steps.PROCESSING
+
+
+class InferenceParameters:
+    def __init__(self, ctx: BuildContext, model: ApprovedModel) -> None:
+        env = ctx.config.env
+        self.input_data = ParameterString(
+            name="InputDataUri",
+            default_value=f"s3://{env.bucket_name}/{env.bucket_inf_prefix}/inference-data.csv",
+        )
+        self.ground_truth = ParameterString(name="GroundTruthUri", default_value=steps.NO_GROUND_TRUTH)
+        self.model_package = ParameterString(name="ModelPackageArn", default_value=model.package_arn)
+        self.model_data = ParameterString(name="ModelDataUrl", default_value=model.model_data_url)
+        self.baseline_statistics = ParameterString(name="BaselineStatisticsUri", default_value=model.statistics_uri)
+        self.baseline_constraints = ParameterString(
+            name="BaselineConstraintsUri", default_value=model.constraints_uri
+        )
+        self.threshold = ParameterFloat(name="ModelQualityThreshold", default_value=env.model_quality_threshold)
+
+    def all(self) -> list[Any]:
+        return [
+            self.input_data,
+            self.ground_truth,
+            self.model_package,
+            self.model_data,
+            self.baseline_statistics,
+            self.baseline_constraints,
+            self.threshold,
+        ]
+
+
+def build_inference_pipeline(ctx: BuildContext, model: ApprovedModel) -> Pipeline:
+    env = ctx.config.env
+    inf = ctx.config.pipelines.inference
+    params = InferenceParameters(ctx, model)
+
+    # The approved version's container (image, serving code, environment) as registered; its model data
+    # is a parameter so an execution can re-score with another version's artifact if needed.
+    create_model = ModelStep(
+        name=steps.CREATE_MODEL_STEP,
+        step_args=Model(
+            image_uri=model.image,
+            model_data=params.model_data,
+            env={**model.environment, "MODEL_PACKAGE_ARN": model.package_arn},
+            role=ctx.role,
+            vpc_config=_vpc_config(ctx),
+            sagemaker_session=ctx.session,
+        ).create(instance_type=inf.transform_instance_type),
+    )
+    preprocess = steps.script_step(
+        ctx,
+        steps.PREPROCESS_INFERENCE,
+        "preprocess.py",
+        inputs=[ProcessingInput(input_name="raw", source=params.input_data, destination=f"{P}/input")],
+        outputs=[steps.output(ctx, "features", "features")],
+        arguments=["validate", "--input", f"{P}/input", "--output", f"{P}/features"],
+    )
+    transformer = Transformer(
+        model_name=create_model.properties.ModelName,
+        instance_type=inf.transform_instance_type,
+        instance_count=inf.transform_instance_count,
+        output_path=ctx.s3_output("predictions"),
+        accept="text/csv",
+        assemble_with="Line",
+        strategy="MultiRecord",
+        output_kms_key=ctx.kms_key,
+        volume_kms_key=ctx.kms_key,
+        base_transform_job_name="inference-transform",
+        sagemaker_session=ctx.session,
+        tags=ctx.tags,
+    )
+    transform = TransformStep(
+        name=steps.TRANSFORM,
+        step_args=transformer.transform(
+            data=steps.output_uri(preprocess, "features"),
+            content_type="text/csv",
+            split_type="Line",
+        ),
+    )
+    predictions = transform.properties.TransformOutput.S3OutputPath
+    join = steps.script_step(
+        ctx,
+        steps.JOIN,
+        "join.py",
+        inputs=[
+            ProcessingInput(input_name="features", source=steps.output_uri(preprocess, "features"), destination=f"{P}/features"),
+            ProcessingInput(input_name="predictions", source=predictions, destination=f"{P}/predictions"),
+        ],
+        outputs=[steps.output(ctx, "joined", "joined")],
+        arguments=["--features", f"{P}/features", "--predictions", f"{P}/predictions", "--output", f"{P}/joined"],
+    )
+    data_quality = _data_quality_step(ctx, params, join)
+    model_quality = steps.script_step(
+        ctx,
+        steps.MODEL_QUALITY,
+        "model_quality.py",
+        inputs=[
+            ProcessingInput(
+                input_name="predictions",
+                source=Join(on="/", values=[steps.output_uri(join, "joined"), "predictions.csv"]),
+                destination=f"{P}/predictions",
+            ),
+            ProcessingInput(input_name="ground_truth", source=params.ground_truth, destination=f"{P}/ground_truth"),
+        ],
+        outputs=[steps.output(ctx, "model_quality", "model_quality")],
+        arguments=[
+            "--predictions",
+            f"{P}/predictions",
+            "--ground-truth",
+            f"{P}/ground_truth",
+            "--output",
+            f"{P}/model_quality",
+            "--metric",
+            env.model_quality_metric,
+            "--threshold",
+            params.threshold.to_string(),
+        ],
+    )
+    check_ground_truth = ConditionStep(
+        name=steps.CHECK_GROUND_TRUTH,
+        conditions=[ConditionNot(expression=ConditionEquals(left=params.ground_truth, right=steps.NO_GROUND_TRUTH))],
+        if_steps=[model_quality],
+        else_steps=[],
+        depends_on=[data_quality],
+    )
+    return Pipeline(
+        name=env.pipeline_inf,
+        parameters=params.all(),
+        steps=[create_model, preprocess, transform, join, data_quality, check_ground_truth],
+        sagemaker_session=ctx.session,
+    )
+
+
+def _vpc_config(ctx: BuildContext) -> dict[str, list[str]] | None:
+    env = ctx.config.env
+    if not env.subnet_id:
+        return None
+    return {"Subnets": list(env.subnet_id), "SecurityGroupIds": list(env.sg_id)}
+
+
+def _data_quality_step(ctx: BuildContext, params: InferenceParameters, join: Any) -> Any:
+    """The batch against the approved version's baseline: violations notify (the step succeeds)."""
+    joined = steps.output_uri(join, "joined")
+    if ctx.config.pipelines.inference.data_quality_engine == "model_monitor":
+        from pipeline_scripts.model_monitor import check_quality_check_step
+
+        return check_quality_check_step(ctx, joined, params.baseline_statistics, params.baseline_constraints)
+    arguments = [
+        "check",
+        "--input",
+        f"{P}/input",
+        "--baseline-statistics",
+        f"{P}/baseline/statistics",
+        "--baseline-constraints",
+        f"{P}/baseline/constraints",
+        "--output",
+        f"{P}/output",
+        "--header",
+    ]
+    if ctx.config.pipelines.inference.fail_on_data_quality_violations:
+        arguments.append("--fail-on-violations")
+    return steps.script_step(
+        ctx,
+        steps.DATA_QUALITY_CHECK,
+        "data_quality.py",
+        inputs=[
+            ProcessingInput(
+                input_name="dataset",
+                source=Join(on="/", values=[joined, "data-quality-input.csv"]),
+                destination=f"{P}/input",
+            ),
+            ProcessingInput(input_name="statistics", source=params.baseline_statistics, destination=f"{P}/baseline/statistics"),
+            ProcessingInput(input_name="constraints", source=params.baseline_constraints, destination=f"{P}/baseline/constraints"),
+        ],
+        outputs=[steps.output(ctx, "data_quality", "output")],
+        arguments=arguments,
+    )

@@ -1,0 +1,79 @@
+"""Data quality with SageMaker Model Monitor (``QualityCheckStep``), for accounts that still have it.
+
+Selected by ``inference.data_quality_engine: model_monitor`` in pipelines.yaml; the default ``builtin``
+engine runs ``scripts/data_quality.py``, which writes the same files in the same layout. Step names are
+the same in both engines, so event rules and notification config do not change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagemaker.model_monitor import DatasetFormat
+from sagemaker.workflow.check_job_config import CheckJobConfig
+from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
+
+from pipeline_scripts import steps
+from pipeline_scripts.steps import BuildContext
+
+
+def _check_job_config(ctx: BuildContext) -> CheckJobConfig:
+    res = ctx.config.pipelines.processing
+    return CheckJobConfig(
+        role=ctx.role,
+        instance_count=res.instance_count,
+        instance_type=res.instance_type,
+        volume_size_in_gb=res.volume_size_gb,
+        volume_kms_key=ctx.kms_key,
+        output_kms_key=ctx.kms_key,
+        max_runtime_in_seconds=res.max_runtime_seconds,
+        sagemaker_session=ctx.session,
+        network_config=steps.network_config(ctx),
+        tags=ctx.tags,
+    )
+
+
+def baseline_quality_check_step(ctx: BuildContext, dataset_uri: Any) -> QualityCheckStep:
+    """Training: suggest a baseline from the training data (skip the check, register the baseline)."""
+    return QualityCheckStep(
+        name=steps.DATA_QUALITY_BASELINE,
+        quality_check_config=DataQualityCheckConfig(
+            baseline_dataset=dataset_uri,
+            dataset_format=DatasetFormat.csv(header=True),
+            output_s3_uri=ctx.s3_output("data_quality_baseline"),
+        ),
+        check_job_config=_check_job_config(ctx),
+        skip_check=True,
+        register_new_baseline=True,
+        model_package_group_name=ctx.config.env.model_package_group_name,
+    )
+
+
+def check_quality_check_step(
+    ctx: BuildContext, joined_uri: Any, statistics_uri: Any, constraints_uri: Any
+) -> QualityCheckStep:
+    """Inference: check the joined batch against the approved version's baseline."""
+    return QualityCheckStep(
+        name=steps.DATA_QUALITY_CHECK,
+        quality_check_config=DataQualityCheckConfig(
+            baseline_dataset=joined_uri,
+            dataset_format=DatasetFormat.csv(header=True),
+            output_s3_uri=ctx.s3_output("data_quality"),
+        ),
+        check_job_config=_check_job_config(ctx),
+        skip_check=False,
+        register_new_baseline=False,
+        fail_on_violation=ctx.config.pipelines.inference.fail_on_data_quality_violations,
+        supplied_baseline_statistics=statistics_uri,
+        supplied_baseline_constraints=constraints_uri,
+        model_package_group_name=ctx.config.env.model_package_group_name,
+    )
+
+
+def quality_check_baseline_uris(step: Any) -> tuple[Any, Any]:
+    """(statistics, constraints) S3 URIs a baseline QualityCheckStep calculated."""
+    props = step.properties
+    return (
+        props.CalculatedBaselineStatistics,
+        props.CalculatedBaselineConstraints,
+    )

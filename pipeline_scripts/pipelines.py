@@ -1,0 +1,77 @@
+"""Build the three pipelines and their definition JSON (what ``upsert`` sends to SageMaker)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline_scripts.code_bundle import CodeBundle, code_bundle
+from pipeline_scripts.config import Config
+from pipeline_scripts.registry import ApprovedModel
+from pipeline_scripts.session import definition_session
+
+KINDS = ("training", "hpo", "inference")
+
+
+@dataclass(frozen=True)
+class BuiltPipeline:
+    kind: str
+    name: str
+    definition: dict[str, Any]
+
+    @property
+    def definition_json(self) -> str:
+        return json.dumps(self.definition, sort_keys=False)
+
+
+def build_pipeline(
+    kind: str, config: Config, approved: ApprovedModel | None = None, code: CodeBundle | None = None
+) -> BuiltPipeline:
+    """Build one pipeline's definition offline. ``approved`` is required for inference."""
+    from pipeline_scripts.hpo import build_hpo_pipeline
+    from pipeline_scripts.inference import build_inference_pipeline
+    from pipeline_scripts.steps import BuildContext
+    from pipeline_scripts.training import build_training_pipeline
+
+    if kind not in KINDS:
+        raise ValueError(f"unknown pipeline kind {kind!r}; use one of {KINDS}")
+    ctx = BuildContext(config=config, session=definition_session(config), code=code or code_bundle(config), kind=kind)
+    _quiet_sdk()
+    if kind == "training":
+        pipeline = build_training_pipeline(ctx)
+    elif kind == "hpo":
+        pipeline = build_hpo_pipeline(ctx)
+    else:
+        if approved is None:
+            raise ValueError("the inference pipeline needs an approved model version")
+        pipeline = build_inference_pipeline(ctx, approved)
+    return BuiltPipeline(kind=kind, name=pipeline.name, definition=json.loads(pipeline.definition()))
+
+
+def build_all(config: Config, approved: ApprovedModel, kinds: tuple[str, ...] = KINDS) -> list[BuiltPipeline]:
+    code = code_bundle(config)
+    return [build_pipeline(kind, config, approved if kind == "inference" else None, code) for kind in kinds]
+
+
+def write_definitions(built: list[BuiltPipeline], out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for item in built:
+        path = out_dir / f"{item.kind}.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(item.definition, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
+        paths.append(path)
+    return paths
+
+
+def _quiet_sdk() -> None:
+    """The SDK logs v3-migration and field-popping notices on every build; they are not actionable here."""
+    import os
+
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    for name in ("sagemaker", "sagemaker.workflow.utilities", "sagemaker.workflow._utils", "sagemaker.image_uris"):
+        logging.getLogger(name).setLevel(logging.ERROR)

@@ -1,0 +1,211 @@
+"""Model registry operations: list versions, resolve the latest Approved one, approve and reject.
+
+Plain functions over an injected boto3 SageMaker client (AWS, or whatever ``AWS_ENDPOINT_URL`` points at).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pipeline_scripts.errors import NoApprovedModelError, RegistryError
+
+log = logging.getLogger(__name__)
+
+APPROVED = "Approved"
+REJECTED = "Rejected"
+PENDING = "PendingManualApproval"
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One model package version, as ``mlops models list`` shows it."""
+
+    arn: str
+    version: int
+    status: str
+    created: datetime | None
+    metadata: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ApprovedModel:
+    """What the inference pipeline needs from an approved version (recorded in its definition)."""
+
+    package_arn: str
+    version: int
+    model_data_url: str
+    image: str
+    environment: dict[str, str]
+    statistics_uri: str
+    constraints_uri: str
+    placeholder: bool = False
+
+    @classmethod
+    def placeholder_for(cls, group: str, region: str, account: str, bucket: str, prefix: str) -> ApprovedModel:
+        """A stand-in for writing definitions offline, before any version exists (never upserted)."""
+        base = f"s3://{bucket}/{prefix}/placeholder"
+        return cls(
+            package_arn=f"arn:aws:sagemaker:{region}:{account}:model-package/{group}/0",
+            version=0,
+            model_data_url=f"{base}/model.tar.gz",
+            image=f"683313688378.dkr.ecr.{region}.amazonaws.com/sagemaker-xgboost:1.7-1",
+            environment={"SAGEMAKER_PROGRAM": "serve.py", "SAGEMAKER_SUBMIT_DIRECTORY": f"{base}/sourcedir.tar.gz"},
+            statistics_uri=f"{base}/statistics.json",
+            constraints_uri=f"{base}/constraints.json",
+            placeholder=True,
+        )
+
+
+def list_versions(sm: Any, group: str, status: str | None = None) -> list[ModelVersion]:
+    """Versions of ``group``, newest first; an unknown group is a clear error."""
+    _require_group(sm, group)
+    kwargs: dict[str, Any] = {"ModelPackageGroupName": group, "SortBy": "CreationTime", "SortOrder": "Descending"}
+    if status:
+        kwargs["ModelApprovalStatus"] = status
+    versions: list[ModelVersion] = []
+    for page in sm.get_paginator("list_model_packages").paginate(**kwargs):
+        for summary in page["ModelPackageSummaryList"]:
+            versions.append(
+                ModelVersion(
+                    arn=summary["ModelPackageArn"],
+                    version=int(summary.get("ModelPackageVersion") or _version_of(summary["ModelPackageArn"])),
+                    status=summary.get("ModelApprovalStatus", ""),
+                    created=summary.get("CreationTime"),
+                    description=summary.get("ModelPackageDescription", "") or "",
+                )
+            )
+    versions.sort(key=lambda v: v.version, reverse=True)
+    return versions
+
+
+def describe_version(sm: Any, group: str, version: int | str | None = None) -> dict[str, Any]:
+    """``describe_model_package`` of a version given by number or ARN (default: the newest)."""
+    if version is None:
+        versions = list_versions(sm, group)
+        if not versions:
+            raise RegistryError(
+                f"model package group {group!r} has no versions yet",
+                hint="run the training pipeline first (mlops data upload training, or mlops pipelines start training)",
+            )
+        arn = versions[0].arn
+    else:
+        arn = _arn_for(sm, group, version)
+    try:
+        return dict(sm.describe_model_package(ModelPackageName=arn))
+    except sm.exceptions.ClientError as exc:  # pragma: no cover - depends on the backend's error shape
+        raise RegistryError(f"cannot describe {arn}: {exc}", hint="check the version with mlops models list") from exc
+
+
+def latest_approved(sm: Any, group: str) -> ApprovedModel:
+    """The newest Approved version of ``group`` with what inference needs from it."""
+    approved = list_versions(sm, group, status=APPROVED)
+    if not approved:
+        raise NoApprovedModelError(
+            f"model package group {group!r} has no Approved version",
+            hint="train one (mlops pipelines start training), then approve it: mlops models approve",
+        )
+    return approved_model(sm, approved[0].arn)
+
+
+def approved_model(sm: Any, package_arn: str) -> ApprovedModel:
+    """Read an Approved version's model data and data-quality baseline from the registry."""
+    desc = sm.describe_model_package(ModelPackageName=package_arn)
+    if desc.get("ModelApprovalStatus") != APPROVED:
+        raise RegistryError(
+            f"{package_arn} is {desc.get('ModelApprovalStatus')}, not Approved",
+            hint="approve it first: mlops models approve VERSION",
+        )
+    containers = desc.get("InferenceSpecification", {}).get("Containers", [])
+    if not containers or not containers[0].get("ModelDataUrl"):
+        raise RegistryError(f"{package_arn} has no model data", hint="register it again from a training pipeline")
+    baseline = (desc.get("DriftCheckBaselines") or {}).get("ModelDataQuality") or {}
+    metrics = (desc.get("ModelMetrics") or {}).get("ModelDataQuality") or {}
+    statistics = (baseline.get("Statistics") or metrics.get("Statistics") or {}).get("S3Uri")
+    constraints = (baseline.get("Constraints") or metrics.get("Constraints") or {}).get("S3Uri")
+    if not statistics or not constraints:
+        raise RegistryError(
+            f"{package_arn} has no data-quality baseline (DriftCheckBaselines.ModelDataQuality)",
+            hint="register versions through the training or HPO pipeline, which record the baseline",
+        )
+    return ApprovedModel(
+        package_arn=package_arn,
+        version=int(desc.get("ModelPackageVersion") or _version_of(package_arn)),
+        model_data_url=containers[0]["ModelDataUrl"],
+        image=containers[0].get("Image", ""),
+        environment=dict(containers[0].get("Environment") or {}),
+        statistics_uri=statistics,
+        constraints_uri=constraints,
+    )
+
+
+def set_status(sm: Any, group: str, version: int | str | None, status: str, reason: str = "") -> ModelVersion:
+    """Approve or reject a version (default: the newest one waiting for approval)."""
+    if status not in (APPROVED, REJECTED):
+        raise RegistryError(f"cannot set status {status!r}", hint="use Approved or Rejected")
+    if version is None:
+        pending = list_versions(sm, group, status=PENDING)
+        if not pending:
+            raise RegistryError(
+                f"model package group {group!r} has no version waiting for approval",
+                hint="name the version explicitly (mlops models list shows them)",
+            )
+        arn = pending[0].arn
+    else:
+        arn = _arn_for(sm, group, version)
+    desc = sm.describe_model_package(ModelPackageName=arn)
+    current = desc.get("ModelApprovalStatus")
+    if current == status:
+        log.info("%s is already %s", arn, status)
+    kwargs: dict[str, Any] = {"ModelPackageArn": arn, "ModelApprovalStatus": status}
+    if reason:
+        kwargs["ApprovalDescription"] = reason[:1024]
+    metadata = desc.get("CustomerMetadataProperties") or {}
+    if metadata:
+        # Harmless on AWS (same values); keeps emulators that reset omitted fields from losing them.
+        kwargs["CustomerMetadataProperties"] = metadata
+    sm.update_model_package(**kwargs)
+    return ModelVersion(
+        arn=arn,
+        version=int(desc.get("ModelPackageVersion") or _version_of(arn)),
+        status=status,
+        created=desc.get("CreationTime"),
+        metadata=dict(metadata),
+        description=reason,
+    )
+
+
+def _require_group(sm: Any, group: str) -> None:
+    try:
+        sm.describe_model_package_group(ModelPackageGroupName=group)
+    except Exception as exc:
+        if "does not exist" in str(exc) or "ValidationException" in str(exc) or "ResourceNotFound" in str(exc):
+            raise RegistryError(
+                f"model package group {group!r} does not exist",
+                hint="it is created by the first training pipeline run (or check model_package_group_name)",
+            ) from exc
+        raise
+
+
+def _arn_for(sm: Any, group: str, version: int | str) -> str:
+    text = str(version)
+    if text.startswith("arn:"):
+        if f"model-package/{group}/" not in text:
+            raise RegistryError(f"{text} is not in model package group {group!r}", hint="check the ARN")
+        return text
+    if not text.isdigit():
+        raise RegistryError(f"{text!r} is not a version number or model package ARN", hint="e.g. 3")
+    for candidate in list_versions(sm, group):
+        if candidate.version == int(text):
+            return candidate.arn
+    raise RegistryError(
+        f"model package group {group!r} has no version {text}", hint="mlops models list shows the versions"
+    )
+
+
+def _version_of(arn: str) -> int:
+    tail = arn.rsplit("/", 1)[-1]
+    return int(tail) if tail.isdigit() else 0

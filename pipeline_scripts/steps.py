@@ -1,0 +1,191 @@
+"""Step factories shared by the three pipeline builders. Every SageMaker SDK call lives in this package.
+
+Container paths used by the steps, and the stable step names (they appear in EventBridge rules, in
+``custom_notification_config`` and in the notifier), are defined here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sagemaker import image_uris
+from sagemaker.network import NetworkConfig
+from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
+from sagemaker.workflow.execution_variables import ExecutionVariables
+from sagemaker.workflow.functions import Join
+from sagemaker.workflow.pipeline_context import PipelineSession
+from sagemaker.workflow.properties import PropertyFile
+from sagemaker.workflow.steps import ProcessingStep
+
+from pipeline_scripts.code_bundle import CodeBundle
+from pipeline_scripts.config import Config, JobResources
+
+# --- Stable step names --------------------------------------------------------------------------------
+PREPROCESS = "PreprocessData"
+DATA_QUALITY_BASELINE = "DataQualityBaseline"
+TRAIN = "TrainModel"
+TUNE = "TuneModel"
+EVALUATE = "EvaluateModel"
+CHECK_EVALUATION = "CheckModelEvaluation"
+# ModelStep appends "-RegisterModel" / "-CreateModel" to the name it is given; these are the results.
+REGISTER_MODEL_STEP = "CandidateModel"
+REGISTER = f"{REGISTER_MODEL_STEP}-RegisterModel"
+FAIL_EVALUATION = "FailModelEvaluation"
+CREATE_MODEL_STEP = "ApprovedModel"
+CREATE_MODEL = f"{CREATE_MODEL_STEP}-CreateModel"
+PREPROCESS_INFERENCE = "PreprocessInferenceData"
+TRANSFORM = "BatchTransform"
+JOIN = "JoinPredictions"
+DATA_QUALITY_CHECK = "DataQualityCheck"
+CHECK_GROUND_TRUTH = "CheckGroundTruth"
+MODEL_QUALITY = "ModelQualityCalcStep"
+
+PROCESSING = "/opt/ml/processing"
+LIB_DIR = f"{PROCESSING}/input/lib"
+NO_GROUND_TRUTH = "none"  # parameter sentinel: SageMaker rejects empty-string parameter values
+
+METRIC_DEFINITIONS = [
+    # scripts/train.py prints `[i]\ttrain-rmse:x\tvalidation-rmse:y` each round; the last match is final.
+    {"Name": "train:rmse", "Regex": r"train-rmse:([0-9\.]+)"},
+    {"Name": "validation:rmse", "Regex": r"validation-rmse:([0-9\.]+)"},
+]
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What every step factory needs: the config, the session, the code location, the pipeline kind."""
+
+    config: Config
+    session: PipelineSession
+    code: CodeBundle
+    kind: str  # training | hpo | inference
+
+    @property
+    def kms_key(self) -> str | None:
+        return self.config.env.kms_key or None
+
+    @property
+    def role(self) -> str:
+        return self.config.env.role_arn
+
+    def s3_output(self, *parts: str) -> Join:
+        """``s3://<bucket>/<prefix>/pipelines/<kind>/<execution-id>/<parts…>``: never overwritten."""
+        env = self.config.env
+        return Join(
+            on="/",
+            values=[
+                f"s3://{env.bucket_name}/{env.bucket_prefix}/pipelines/{self.kind}",
+                ExecutionVariables.PIPELINE_EXECUTION_ID,
+                *parts,
+            ],
+        )
+
+    @property
+    def tags(self) -> list[dict[str, str]]:
+        env = self.config.env
+        return [
+            {"Key": "project", "Value": "batch-inference-mlops"},
+            {"Key": "environment", "Value": env.environment},
+            {"Key": "owner", "Value": env.user_id},
+        ]
+
+
+def sklearn_image(ctx: BuildContext) -> str:
+    fw = ctx.config.pipelines.frameworks
+    return str(
+        image_uris.retrieve(
+            "sklearn",
+            region=ctx.config.env.aws_region,
+            version=fw.sklearn_version,
+            py_version=fw.python_version,
+            instance_type=ctx.config.pipelines.processing.instance_type,
+        )
+    )
+
+
+def xgboost_image(ctx: BuildContext) -> str:
+    fw = ctx.config.pipelines.frameworks
+    return str(
+        image_uris.retrieve(
+            "xgboost",
+            region=ctx.config.env.aws_region,
+            version=fw.xgboost_version,
+            py_version=fw.python_version,
+            instance_type=ctx.config.pipelines.training.instance_type,
+        )
+    )
+
+
+def network_config(ctx: BuildContext) -> NetworkConfig | None:
+    env = ctx.config.env
+    if not env.subnet_id:
+        return None
+    return NetworkConfig(
+        subnets=list(env.subnet_id),
+        security_group_ids=list(env.sg_id),
+        encrypt_inter_container_traffic=True,
+    )
+
+
+def processor(ctx: BuildContext, base_job_name: str, resources: JobResources | None = None) -> ScriptProcessor:
+    """A processor on the SKLearn framework image with the repo's scripts on PYTHONPATH."""
+    res = resources or ctx.config.pipelines.processing
+    return ScriptProcessor(
+        image_uri=sklearn_image(ctx),
+        command=["python3"],
+        role=ctx.role,
+        instance_type=res.instance_type,
+        instance_count=res.instance_count,
+        volume_size_in_gb=res.volume_size_gb,
+        volume_kms_key=ctx.kms_key,
+        output_kms_key=ctx.kms_key,
+        max_runtime_in_seconds=res.max_runtime_seconds,
+        base_job_name=base_job_name,
+        sagemaker_session=ctx.session,
+        network_config=network_config(ctx),
+        env={"PYTHONPATH": LIB_DIR, "PYTHONUNBUFFERED": "1"},
+        tags=ctx.tags,
+    )
+
+
+def output(ctx: BuildContext, name: str, source: str) -> ProcessingOutput:
+    """A processing output at ``/opt/ml/processing/<source>`` uploaded under this execution's prefix."""
+    return ProcessingOutput(
+        output_name=name,
+        source=f"{PROCESSING}/{source}",
+        destination=ctx.s3_output(name),
+    )
+
+
+def script_step(
+    ctx: BuildContext,
+    name: str,
+    script: str,
+    *,
+    inputs: Sequence[ProcessingInput],
+    outputs: Sequence[ProcessingOutput],
+    arguments: Sequence[Any],
+    property_files: Sequence[PropertyFile] = (),
+    depends_on: Sequence[Any] = (),
+) -> ProcessingStep:
+    """A processing step running ``scripts/<script>`` with the scripts directory as a library input."""
+    lib = ProcessingInput(input_name="lib", source=ctx.code.prefix_uri, destination=LIB_DIR)
+    step_args = processor(ctx, base_job_name=f"{ctx.kind}-{name}".lower()[:32]).run(
+        code=ctx.code.script_uri(script),
+        inputs=[*inputs, lib],
+        outputs=list(outputs),
+        arguments=list(arguments),
+    )
+    return ProcessingStep(
+        name=name,
+        step_args=step_args,
+        property_files=list(property_files) or None,
+        depends_on=list(depends_on) or None,
+    )
+
+
+def output_uri(step: ProcessingStep, name: str) -> Any:
+    """The S3 URI a processing step wrote its output ``name`` to (a property reference)."""
+    return step.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
