@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline_scripts.config import PROJECT_ROOT, Config
+from pipeline_scripts.errors import PipelineOpsError
 
 SCRIPTS_DIR = PROJECT_ROOT / "scripts"
 
@@ -41,7 +42,9 @@ class CodeBundle:
 
     def script_uri(self, name: str) -> str:
         if not any(f.name == name for f in self.files):
-            raise ValueError(f"scripts/{name} does not exist")
+            raise PipelineOpsError(
+                f"scripts/{name} does not exist, but a pipeline step runs it", hint="restore it from git"
+            )
         return f"{self.prefix_uri}{name}"
 
     @property

@@ -1,0 +1,52 @@
+# Every target CI runs is here; `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ENV ?= local
+STAMP := $(VENV)/.installed
+
+.PHONY: help install test check lint format typecheck demo definitions bench lock clean
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv (if missing) and install the pinned dependencies
+
+test: install ## Run the test suite (what CI runs)
+	$(BIN)/pytest -q
+
+check: lint typecheck test ## Lint, type-check and test
+
+lint: install ## ruff lint + format check, terraform fmt check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## Apply ruff formatting and fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: install ## mypy on the source packages
+	$(BIN)/mypy
+
+demo: install ## The main job: build, validate and write the three pipeline definitions to build/
+	$(BIN)/mlops --env $(ENV) demo
+
+definitions: install ## Write the pipeline definitions for ENV (default local) to build/definitions
+	$(BIN)/mlops --env $(ENV) pipelines definition
+
+bench: install ## Benchmarks (not part of the test suite): they print their figures
+	$(BIN)/python benchmarks/bench_definitions.py
+	@if [ -f benchmarks/bench_data_quality.py ]; then $(BIN)/python benchmarks/bench_data_quality.py; fi
+
+lock: ## Re-pin transitive dependencies into constraints.txt from the current .venv
+	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+clean: ## Remove build outputs (not .venv)
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

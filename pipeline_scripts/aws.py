@@ -1,0 +1,195 @@
+"""Operations against SageMaker and S3: upsert, start and describe pipelines, upload data.
+
+boto3 clients honour ``AWS_ENDPOINT_URL`` (the local endpoint) like the AWS CLI does. Functions take
+clients as arguments so tests pass moto-backed ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from pipeline_scripts.code_bundle import CodeBundle
+from pipeline_scripts.config import PROJECT_ROOT, Config
+from pipeline_scripts.errors import DataError, PipelineOpsError
+from pipeline_scripts.pipelines import BuiltPipeline
+
+log = logging.getLogger(__name__)
+
+DATA_DIR = PROJECT_ROOT / "data"
+
+
+def client(service: str, config: Config) -> Any:
+    return boto3.session.Session(region_name=config.env.aws_region).client(service)
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    kind: str
+    name: str
+    arn: str
+    action: str  # created | updated | recreated
+
+
+def upsert(sm: Any, config: Config, built: BuiltPipeline, *, recreate: bool = False) -> UpsertResult:
+    """Create or update one pipeline. Updating keeps its execution history; ``recreate`` deletes it first."""
+    env = config.env
+    description = f"{built.kind} pipeline of {env.environment} (managed by mlops pipelines upsert)"
+    tags = [
+        {"Key": "project", "Value": "batch-inference-mlops"},
+        {"Key": "environment", "Value": env.environment},
+        {"Key": "owner", "Value": env.user_id},
+    ]
+    exists = _pipeline_exists(sm, built.name)
+    action = "updated" if exists else "created"
+    if exists and recreate:
+        sm.delete_pipeline(PipelineName=built.name)
+        exists = False
+        action = "recreated"
+    try:
+        if exists:
+            response = sm.update_pipeline(
+                PipelineName=built.name,
+                PipelineDefinition=built.definition_json,
+                PipelineDescription=description,
+                RoleArn=env.role_arn,
+            )
+        else:
+            response = sm.create_pipeline(
+                PipelineName=built.name,
+                PipelineDefinition=built.definition_json,
+                PipelineDescription=description,
+                RoleArn=env.role_arn,
+                Tags=tags,
+            )
+    except Exception as exc:
+        raise PipelineOpsError(
+            f"could not {action.rstrip('d')} pipeline {built.name}: {exc}",
+            hint="check the role_arn and your credentials (aws sts get-caller-identity)",
+        ) from exc
+    return UpsertResult(kind=built.kind, name=built.name, arn=response["PipelineArn"], action=action)
+
+
+def delete_pipelines(sm: Any, config: Config) -> list[str]:
+    """Delete the three pipelines if they exist (terraform destroy does not know them)."""
+    deleted = []
+    for name in config.env.pipeline_names.values():
+        if _pipeline_exists(sm, name):
+            sm.delete_pipeline(PipelineName=name)
+            deleted.append(name)
+    return deleted
+
+
+def start(sm: Any, config: Config, kind: str, parameters: dict[str, str]) -> str:
+    name = _name_of(config, kind)
+    if not _pipeline_exists(sm, name):
+        raise PipelineOpsError(f"pipeline {name} does not exist", hint="run mlops pipelines upsert first")
+    kwargs: dict[str, Any] = {
+        "PipelineName": name,
+        "PipelineExecutionDisplayName": f"{kind}-{datetime.now():%Y%m%d-%H%M%S}",
+    }
+    if parameters:
+        kwargs["PipelineParameters"] = [{"Name": k, "Value": v} for k, v in parameters.items()]
+    return str(sm.start_pipeline_execution(**kwargs)["PipelineExecutionArn"])
+
+
+@dataclass(frozen=True)
+class ExecutionStatus:
+    pipeline: str
+    arn: str
+    status: str
+    started: datetime | None
+    failure_reason: str = ""
+
+
+def status(sm: Any, config: Config, limit: int = 3) -> list[ExecutionStatus]:
+    """The latest executions of each of the three pipelines."""
+    rows: list[ExecutionStatus] = []
+    for name in config.env.pipeline_names.values():
+        if not _pipeline_exists(sm, name):
+            rows.append(ExecutionStatus(pipeline=name, arn="", status="NotCreated", started=None))
+            continue
+        summaries = sm.list_pipeline_executions(
+            PipelineName=name, SortBy="CreationTime", SortOrder="Descending", MaxResults=limit
+        )["PipelineExecutionSummaries"]
+        if not summaries:
+            rows.append(ExecutionStatus(pipeline=name, arn="", status="NoExecutions", started=None))
+        for summary in summaries:
+            rows.append(
+                ExecutionStatus(
+                    pipeline=name,
+                    arn=summary["PipelineExecutionArn"],
+                    status=summary.get("PipelineExecutionStatus", ""),
+                    started=summary.get("StartTime"),
+                    failure_reason=summary.get("PipelineExecutionFailureReason", "") or "",
+                )
+            )
+    return rows
+
+
+def upload_code(s3: Any, code: CodeBundle) -> list[str]:
+    return code.upload(s3)
+
+
+def upload_data(s3: Any, config: Config, kind: str, data_dir: Path = DATA_DIR, batch: str = "") -> list[str]:
+    """Upload the sample data files where the event rules expect them; returns the S3 URIs.
+
+    Training: ``training-data.csv`` under the training prefix. Inference: ``ground-truth.csv`` first, then
+    ``inference-data.csv`` (the trigger) under ``<inference prefix>[/<batch>]``. Existing objects are
+    never overwritten: a batch name that is already used is an error.
+    """
+    env = config.env
+    if kind == "training":
+        files = [("training-data.csv", env.bucket_train_prefix)]
+    elif kind == "inference":
+        prefix = f"{env.bucket_inf_prefix}/{batch}" if batch else env.bucket_inf_prefix
+        files = [("ground-truth.csv", prefix), ("inference-data.csv", prefix)]
+    else:
+        raise DataError(f"unknown data kind {kind!r}", hint="use training or inference")
+    uris = []
+    for filename, prefix in files:
+        path = data_dir / filename
+        if not path.is_file():
+            if filename == "ground-truth.csv":
+                continue
+            raise DataError(f"{path} not found", hint="generate the sample data: mlops data generate")
+        key = f"{prefix}/{filename}"
+        if kind == "inference" and batch and _object_exists(s3, env.bucket_name, key):
+            raise DataError(
+                f"s3://{env.bucket_name}/{key} already exists", hint="choose a new --batch name; nothing was overwritten"
+            )
+        s3.upload_file(str(path), env.bucket_name, key)
+        uris.append(f"s3://{env.bucket_name}/{key}")
+    return uris
+
+
+def _object_exists(s3: Any, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except Exception:
+        return False
+    return True
+
+
+def _pipeline_exists(sm: Any, name: str) -> bool:
+    try:
+        sm.describe_pipeline(PipelineName=name)
+    except Exception as exc:
+        if "ResourceNotFound" in str(exc) or "does not exist" in str(exc):
+            return False
+        raise PipelineOpsError(f"cannot describe pipeline {name}: {exc}", hint="check your credentials") from exc
+    return True
+
+
+def _name_of(config: Config, kind: str) -> str:
+    names = config.env.pipeline_names
+    if kind in names:
+        return names[kind]
+    if kind in names.values():
+        return kind
+    raise PipelineOpsError(f"unknown pipeline {kind!r}", hint=f"use one of {', '.join(names)} or a pipeline name")

@@ -1,0 +1,56 @@
+"""Shared fixtures. Every test runs offline and without real AWS credentials."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_SCRUBBED_PREFIXES = ("AWS_", "MLOPS_", "SAGEMAKER_", "TF_VAR_")
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Dummy credentials, no instance metadata, no real profiles or config files, no MLOPS_ overrides."""
+    for key in list(os.environ):
+        if key.startswith(_SCRUBBED_PREFIXES):
+            monkeypatch.delenv(key, raising=False)
+    empty = tmp_path_factory.getbasetemp() / "empty-aws-config"
+    empty.write_text("")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+    from pipeline_scripts.session import pin_sdk_config
+
+    pin_sdk_config()
+
+
+class NetworkBlocked(RuntimeError):
+    pass
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[object, ...]]]:
+    """Fail any outbound connection; yields the list of attempts (for assertions)."""
+    attempts: list[tuple[object, ...]] = []
+
+    def refuse(self: socket.socket, address: object, *args: object) -> None:
+        attempts.append((address,))
+        raise NetworkBlocked(f"network call to {address!r} during an offline test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    yield attempts
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return ROOT
