@@ -180,7 +180,7 @@ def _pipeline_exists(sm: Any, name: str) -> bool:
     try:
         sm.describe_pipeline(PipelineName=name)
     except Exception as exc:
-        if "ResourceNotFound" in str(exc) or "does not exist" in str(exc):
+        if any(s in str(exc) for s in ("ResourceNotFound", "does not exist", "Could not find")):
             return False
         raise PipelineOpsError(f"cannot describe pipeline {name}: {exc}", hint="check your credentials") from exc
     return True

@@ -63,11 +63,16 @@ All files except `abalone.csv` are headerless, as the pipelines expect.
 | file | rows | content |
 | --- | --- | --- |
 | `abalone.csv` | {total} | the source, with its header row |
-| `training-data.csv` | {training} | sex, length, diameter, height, whole_weight, shucked_weight, viscera_weight, shell_weight, rings |
+| `training-data.csv` | {training} | the 8 features (see below) and rings |
 | `inference-data.csv` | {inference} | the same 8 features, without rings |
 | `ground-truth.csv` | {inference} | rings of the inference rows, in the same order |
-| `drifted/inference-data.csv` | {inference} | the inference rows, drifted: numeric features +1.5 standard deviations, {infant_pct} % infants |
+| `drifted/inference-data.csv` | {inference} | the inference rows, drifted (see below) |
 | `drifted/ground-truth.csv` | {inference} | their rings + {rings} |
+
+Columns, in this order: sex, length, diameter, height, whole_weight, shucked_weight, viscera_weight,
+shell_weight, rings. The drifted batch shifts every numeric feature by +{shift} standard deviations (of the
+training rows), relabels a random {infant_pct} % of the rows as infants (`I`) and adds {rings} to
+their rings.
 
 Upload `training-data.csv` under the training prefix to train a model; upload `inference-data.csv` (and
 `ground-truth.csv`) under the inference prefix to score a batch. The drifted pair triggers the data-quality
@@ -144,6 +149,7 @@ def generate(source: Path, out_dir: Path, seed: int = 42) -> dict[str, Path]:
         training=len(training),
         inference=len(inference),
         infant_pct=round(DRIFT_INFANT_SHARE * 100),
+        shift=max(DRIFT_SHIFT_STD.values()),
         rings=DRIFT_RINGS,
     )
     files = {

@@ -1,0 +1,160 @@
+"""The CLI's registry and pipeline operations against moto (no AWS account)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from pipeline_scripts import registry
+from pipeline_scripts.cli import EXIT_ERROR, EXIT_NO_APPROVED_MODEL, main
+from pipeline_scripts.errors import NoApprovedModelError, RegistryError
+
+GROUP = "mlops-local-abalone"
+
+
+@pytest.fixture
+def sm() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("sagemaker", region_name="us-east-1")
+        client.create_model_package_group(ModelPackageGroupName=GROUP)
+        yield client
+
+
+def register(sm: Any, status: str = "PendingManualApproval", trained_by: str = "training") -> str:
+    n = len(sm.list_model_packages(ModelPackageGroupName=GROUP)["ModelPackageSummaryList"]) + 1
+    baseline = {
+        "Statistics": {"ContentType": "application/json", "S3Uri": f"s3://b/{n}/statistics.json"},
+        "Constraints": {"ContentType": "application/json", "S3Uri": f"s3://b/{n}/constraints.json"},
+    }
+    return str(
+        sm.create_model_package(
+            ModelPackageGroupName=GROUP,
+            ModelApprovalStatus=status,
+            InferenceSpecification={
+                "Containers": [{"Image": "xgb:1.7-1", "ModelDataUrl": f"s3://b/{n}/model.tar.gz", "Environment": {"SAGEMAKER_PROGRAM": "serve.py"}}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+            CustomerMetadataProperties={"trained_by": trained_by},
+            DriftCheckBaselines={"ModelDataQuality": baseline},
+        )["ModelPackageArn"]
+    )
+
+
+def test_latest_approved_picks_the_newest_approved(sm: Any) -> None:
+    register(sm, "Approved")
+    second = register(sm, "Approved")
+    register(sm, "PendingManualApproval")
+    model = registry.latest_approved(sm, GROUP)
+    assert model.package_arn == second
+    assert model.version == 2
+    assert model.model_data_url == "s3://b/2/model.tar.gz"
+    assert model.statistics_uri == "s3://b/2/statistics.json"
+    assert model.environment == {"SAGEMAKER_PROGRAM": "serve.py"}
+
+
+def test_no_approved_version_is_a_clear_error(sm: Any) -> None:
+    register(sm, "PendingManualApproval")
+    with pytest.raises(NoApprovedModelError, match="has no Approved version") as err:
+        registry.latest_approved(sm, GROUP)
+    assert "mlops models approve" in err.value.hint
+
+
+def test_approve_defaults_to_newest_pending_and_keeps_metadata(sm: Any) -> None:
+    register(sm, "Rejected")
+    pending = register(sm, "PendingManualApproval", trained_by="hpo")
+    result = registry.set_status(sm, GROUP, None, registry.APPROVED, "looks good")
+    assert result.arn == pending
+    desc = sm.describe_model_package(ModelPackageName=pending)
+    assert desc["ModelApprovalStatus"] == "Approved"
+    assert desc["ApprovalDescription"] == "looks good"
+    assert desc["CustomerMetadataProperties"] == {"trained_by": "hpo"}
+    assert registry.latest_approved(sm, GROUP).package_arn == pending
+
+
+def test_reject_by_version_number(sm: Any) -> None:
+    first = register(sm, "Approved")
+    register(sm, "PendingManualApproval")
+    registry.set_status(sm, GROUP, "1", registry.REJECTED, "drifted")
+    assert sm.describe_model_package(ModelPackageName=first)["ModelApprovalStatus"] == "Rejected"
+    with pytest.raises(NoApprovedModelError):
+        registry.latest_approved(sm, GROUP)
+
+
+def test_unknown_version_and_group(sm: Any) -> None:
+    register(sm)
+    with pytest.raises(RegistryError, match="has no version 9"):
+        registry.set_status(sm, GROUP, 9, registry.APPROVED)
+    with pytest.raises(RegistryError, match="'nope' does not exist"):
+        registry.list_versions(sm, "nope")
+    with pytest.raises(RegistryError, match="not a version number"):
+        registry.set_status(sm, GROUP, "latest", registry.APPROVED)
+
+
+def test_cli_models_list_approve_reject(sm: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    register(sm)
+    register(sm)
+    assert main(["models", "approve", "1", "--reason", "reviewed"]) == 0
+    assert "version 1 is now Approved" in capsys.readouterr().out
+    assert main(["models", "reject"]) == 0  # newest pending: version 2
+    assert "version 2 is now Rejected" in capsys.readouterr().out
+    assert main(["models", "list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in out] == [["2", "Rejected"], ["1", "Approved"]]
+
+
+def test_cli_upsert_without_approved_version_says_what_to_do(sm: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="mlops-local-bucket")
+    assert main(["pipelines", "upsert"]) == EXIT_NO_APPROVED_MODEL
+    captured = capsys.readouterr()
+    assert "created mlops-local-training" in captured.out
+    assert "created mlops-local-training-hpo" in captured.out
+    assert "error: inference pipeline not upserted" in captured.err
+    assert "hint: run the training pipeline, approve its model" in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_cli_upsert_records_the_approved_version_and_updates(sm: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="mlops-local-bucket")
+    arn = register(sm, "Approved")
+    assert main(["pipelines", "upsert"]) == 0
+    assert f"created mlops-local-batch-inference with model version 1 ({arn})" in capsys.readouterr().out
+    definition = sm.describe_pipeline(PipelineName="mlops-local-batch-inference")["PipelineDefinition"]
+    assert arn in definition
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="mlops-local-bucket")["Contents"]]
+    assert any(k.endswith("/sourcedir.tar.gz") for k in keys) and any(k.endswith("/train.py") for k in keys)
+    second = register(sm, "Approved")
+    assert main(["pipelines", "upsert", "--only", "inference"]) == 0
+    assert "updated mlops-local-batch-inference with model version 2" in capsys.readouterr().out
+    assert second in sm.describe_pipeline(PipelineName="mlops-local-batch-inference")["PipelineDefinition"]
+
+
+def test_cli_start_and_status(sm: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="mlops-local-bucket")
+    assert main(["pipelines", "start", "training"]) == EXIT_ERROR
+    assert "does not exist" in capsys.readouterr().err
+    main(["pipelines", "upsert", "--only", "training"])
+    capsys.readouterr()
+    assert main(["pipelines", "start", "training", "--param", "InputDataUri=s3://b/k.csv"]) == 0
+    assert capsys.readouterr().out.startswith("arn:aws:sagemaker:us-east-1:123456789012:pipeline/mlops-local-training/execution/")
+    assert main(["pipelines", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "mlops-local-training " in out and "NotCreated" in out
+
+
+def test_data_upload_never_overwrites_a_batch(sm: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="mlops-local-bucket")
+    assert main(["data", "upload", "inference", "--batch", "b1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "uploaded s3://mlops-local-bucket/abalone/inference/b1/ground-truth.csv",
+        "uploaded s3://mlops-local-bucket/abalone/inference/b1/inference-data.csv",
+    ]
+    assert main(["data", "upload", "inference", "--batch", "b1"]) == EXIT_ERROR
+    assert "already exists" in capsys.readouterr().err

@@ -1,0 +1,75 @@
+"""join.py: features and batch-transform predictions lined up for the data- and model-quality checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import join
+import pandas as pd
+import pytest
+from datafiles import FEATURES, TARGET, DataError
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+@pytest.fixture
+def batch(tmp_path: Path) -> dict[str, Path]:
+    features = tmp_path / "features"
+    predictions = tmp_path / "predictions"
+    features.mkdir()
+    predictions.mkdir()
+    lines = (DATA / "inference-data.csv").read_text().splitlines()[:30]
+    (features / "inference-data.csv").write_text("\n".join(lines) + "\n")
+    (predictions / "inference-data.csv.out").write_text("".join(f"{i}.5\n" for i in range(30)))
+    return {"features": features, "predictions": predictions, "output": tmp_path / "out"}
+
+
+def argv(batch: dict[str, Path]) -> list[str]:
+    return [
+        "--features",
+        str(batch["features"]),
+        "--predictions",
+        str(batch["predictions"]),
+        "--output",
+        str(batch["output"]),
+    ]
+
+
+def test_join_writes_data_quality_input_and_predictions(batch: dict[str, Path]) -> None:
+    assert join.main(argv(batch)) == 0
+    joined = pd.read_csv(batch["output"] / "data-quality-input.csv", dtype={"sex": object})
+    assert list(joined.columns) == [*FEATURES, TARGET]
+    assert joined[TARGET].tolist() == [i + 0.5 for i in range(30)]
+    raw = pd.read_csv(
+        batch["features"] / "inference-data.csv", header=None, names=list(FEATURES), dtype={"sex": object}
+    )
+    pd.testing.assert_frame_equal(joined[list(FEATURES)], raw)
+    predictions = (batch["output"] / "predictions.csv").read_text().splitlines()
+    assert predictions == [f"{i}.5" for i in range(30)]
+
+
+def test_predictions_file_found_by_input_name(batch: dict[str, Path]) -> None:
+    (batch["predictions"] / "other.csv.out").write_text("1\n")
+    outputs = join.join(str(batch["features"]), str(batch["predictions"]), str(batch["output"]))
+    assert sorted(Path(path).name for path in outputs.values()) == [
+        "data-quality-input.csv",
+        "predictions.csv",
+    ]
+
+
+def test_row_count_mismatch_names_both_counts(
+    batch: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (batch["predictions"] / "inference-data.csv.out").write_text("1.0\n" * 29)
+    with pytest.raises(DataError, match=r"30 feature rows \(.*inference-data.csv\) but 29 predictions"):
+        join.join(str(batch["features"]), str(batch["predictions"]), str(batch["output"]))
+    assert join.main(argv(batch)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "30 feature rows" in err and "29 predictions" in err
+    assert not batch["output"].exists()
+
+
+def test_missing_predictions_exit_2(batch: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    (batch["predictions"] / "inference-data.csv.out").unlink()
+    assert join.main(argv(batch)) == 2
+    assert "no .out file in the input directory" in capsys.readouterr().err
