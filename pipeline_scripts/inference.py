@@ -132,7 +132,7 @@ def build_inference_pipeline(ctx: BuildContext, model: ApprovedModel) -> Pipelin
             ),
             ProcessingInput(input_name="ground_truth", source=params.ground_truth, destination=f"{P}/ground_truth"),
         ],
-        outputs=[steps.output(ctx, "model_quality", "model_quality")],
+        outputs=[steps.output(ctx, "model_quality", "model_quality", continuous=True)],
         arguments=[
             "--predictions",
             f"{P}/predictions",

@@ -150,12 +150,16 @@ def processor(ctx: BuildContext, base_job_name: str, resources: JobResources | N
     )
 
 
-def output(ctx: BuildContext, name: str, source: str) -> ProcessingOutput:
-    """A processing output at ``/opt/ml/processing/<source>`` uploaded under this execution's prefix."""
+def output(ctx: BuildContext, name: str, source: str, *, continuous: bool = False) -> ProcessingOutput:
+    """A processing output at ``/opt/ml/processing/<source>`` uploaded under this execution's prefix.
+
+    ``continuous`` uploads files as they are written, so a step that fails on purpose (model quality
+    over its threshold) still leaves its results in S3."""
     return ProcessingOutput(
         output_name=name,
         source=f"{PROCESSING}/{source}",
         destination=ctx.s3_output(name),
+        s3_upload_mode="Continuous" if continuous else "EndOfJob",
     )
 
 

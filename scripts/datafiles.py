@@ -1,0 +1,533 @@
+"""Data schema, errors and validated CSV input/output shared by every step script.
+
+This is the ONE place that knows the abalone schema. The repository's data files are headerless:
+
+- ``training-data.csv``: the 8 FEATURES then TARGET (9 columns, original order)
+- ``inference-data.csv``: the 8 FEATURES
+- ``ground-truth.csv``: TARGET only
+
+The readers reject, with the file, row and column named: a header row, a row with the wrong number of
+columns, a non-numeric or non-finite value in a numeric column, a missing target, and an empty file.
+Missing feature values are allowed (they become NaN, which XGBoost treats as missing, and the data-quality
+check reports completeness). Unknown categories are allowed too: at inference they are drift, not errors.
+
+Rows are numbered as lines of the file, starting at 1. Blank lines carry no data and are skipped.
+
+Runs on the SageMaker framework containers (Python 3.8, pandas >= 1.1, numpy >= 1.17): keep it that way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+import uuid
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+FEATURES = (
+    "sex",
+    "length",
+    "diameter",
+    "height",
+    "whole_weight",
+    "shucked_weight",
+    "viscera_weight",
+    "shell_weight",
+)
+CATEGORICAL = ("sex",)
+NUMERIC = tuple(name for name in FEATURES if name not in CATEGORICAL)
+TARGET = "rings"
+
+TRAINING_FILE = "training-data.csv"
+INFERENCE_FILE = "inference-data.csv"
+GROUND_TRUTH_FILE = "ground-truth.csv"
+
+# Exit codes shared by every step script's main().
+EXIT_OK = 0
+EXIT_THRESHOLD_BREACHED = 1
+EXIT_STEP_ERROR = 2
+
+# pandas' default missing-value markers, spelled out so every pandas version agrees.
+MISSING_TOKENS = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
+_MISSING_SET = frozenset(MISSING_TOKENS)
+_NAME_LIKE = re.compile(r"^[A-Za-z_][A-Za-z0-9_ .:()/-]*$")
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------------------
+
+
+class StepError(Exception):
+    """A problem a step script reports as one readable line and exit code 2.
+
+    Rendered as ``<what> (<file>, row N, column C). Fix: <fix>``; the location parts that are unknown
+    are left out.
+    """
+
+    def __init__(
+        self,
+        what: str,
+        fix: str,
+        file: Optional[PathLike] = None,
+        row: Optional[int] = None,
+        column: Optional[str] = None,
+    ) -> None:
+        self.what = what
+        self.fix = fix
+        self.file = None if file is None else os.fspath(file)
+        self.row = row
+        self.column = column
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = []
+        if self.file is not None:
+            where.append(self.file)
+        if self.row is not None:
+            where.append("row %d" % self.row)
+        if self.column is not None:
+            where.append("column %s" % self.column)
+        location = " (%s)" % ", ".join(where) if where else ""
+        text = "%s%s. Fix: %s" % (self.what, location, self.fix)
+        # One line, whatever the inputs contained.
+        return " ".join(text.split())
+
+
+class DataError(StepError):
+    """Input data is missing, malformed or inconsistent."""
+
+
+class ArtifactError(StepError):
+    """A model or transformer artifact is missing, corrupt or from an incompatible version."""
+
+
+def report_error(error: StepError) -> int:
+    """Print the one-line error to stderr and return the step-error exit code."""
+    print("ERROR: %s" % error.render(), file=sys.stderr, flush=True)
+    return EXIT_STEP_ERROR
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Send log records to stdout, so stderr carries only the one-line error a step fails with."""
+    logging.basicConfig(
+        level=level,
+        stream=sys.stdout,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def column_label(position: int, name: str) -> str:
+    """``3 'diameter'``: a 1-based column position and its schema name."""
+    return "%d '%s'" % (position + 1, name)
+
+
+def _shorten(value: str, limit: int = 40) -> str:
+    return value if len(value) <= limit else value[: limit - 3] + "..."
+
+
+# --------------------------------------------------------------------------------------------------------
+# Locating input files
+# --------------------------------------------------------------------------------------------------------
+
+
+def find_single_file(
+    location: PathLike,
+    suffixes: Sequence[str] = (".csv",),
+    preferred: Optional[str] = None,
+) -> str:
+    """The one input file in a processing input directory.
+
+    ``location`` may be the file itself. In a directory, ``preferred`` wins when present; otherwise exactly
+    one non-hidden file whose name ends with one of ``suffixes`` must exist. Zero or several raise a
+    DataError naming the directory and what it holds.
+    """
+    path = os.fspath(location)
+    if os.path.isfile(path):
+        return path
+    wanted = " or ".join(suffixes)
+    if not os.path.isdir(path):
+        raise DataError(
+            "input directory does not exist",
+            fix="check that the step's input points at the %s file(s) it needs" % wanted,
+            file=path,
+        )
+    if preferred is not None and os.path.isfile(os.path.join(path, preferred)):
+        return os.path.join(path, preferred)
+    names = sorted(
+        name
+        for name in os.listdir(path)
+        if not name.startswith(".")
+        and name.endswith(tuple(suffixes))
+        and os.path.isfile(os.path.join(path, name))
+    )
+    if len(names) == 1:
+        return os.path.join(path, names[0])
+    if not names:
+        raise DataError(
+            "no %s file in the input directory" % wanted,
+            fix="put exactly one %s file there%s" % (wanted, " (%s)" % preferred if preferred else ""),
+            file=path,
+        )
+    raise DataError(
+        "%d %s files in the input directory (%s); expected one" % (len(names), wanted, ", ".join(names)),
+        fix="keep exactly one %s file there%s"
+        % (wanted, ", or name the one to use %s" % preferred if preferred else ""),
+        file=path,
+    )
+
+
+def find_single_csv(directory: PathLike, preferred: Optional[str] = None) -> str:
+    """The one CSV file in a processing input directory (see find_single_file)."""
+    return find_single_file(directory, (".csv",), preferred)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Reading and validating
+# --------------------------------------------------------------------------------------------------------
+
+
+def _load_bytes(source: PathLike) -> bytes:
+    path = os.fspath(source)
+    if not os.path.isfile(path):
+        raise DataError("file does not exist", fix="check the step's input location", file=path)
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _line_layout(data: bytes) -> Tuple[np.ndarray, np.ndarray]:
+    """(1-based line numbers of the non-blank lines, their field counts), vectorised for large files."""
+    if b'"' in data:
+        # Quoted fields may hold commas or newlines: count with the csv module (slow, exact).
+        numbers: List[int] = []
+        widths: List[int] = []
+        reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace")))
+        for row in reader:
+            if row and not (len(row) == 1 and row[0].strip() == ""):
+                numbers.append(reader.line_num)
+                widths.append(len(row))
+        return np.asarray(numbers, dtype=np.int64), np.asarray(widths, dtype=np.int64)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == ord("\n"))
+    ends = newlines if data.endswith(b"\n") else np.append(newlines, len(buf))
+    starts = np.concatenate(([0], newlines + 1))[: len(ends)]
+    content_ends = ends.copy()
+    has_cr = np.zeros(len(ends), dtype=bool)
+    nonempty = ends > starts
+    has_cr[nonempty] = buf[ends[nonempty] - 1] == ord("\r")
+    content_ends[has_cr] -= 1
+    commas = np.flatnonzero(buf == ord(","))
+    counts = np.searchsorted(commas, content_ends) - np.searchsorted(commas, starts) + 1
+    keep = content_ends > starts
+    line_numbers = np.arange(1, len(ends) + 1, dtype=np.int64)
+    return line_numbers[keep], counts[keep].astype(np.int64)
+
+
+def _first_line(data: bytes) -> List[str]:
+    for raw in data.splitlines():
+        if raw.strip():
+            return next(csv.reader([raw.decode("utf-8", errors="replace")]))
+    return []
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_header(first: List[str], columns: Sequence[str], categorical: Sequence[str], file: str) -> None:
+    numeric_values = [
+        value.strip()
+        for position, value in enumerate(first)
+        if position >= len(columns) or columns[position] not in categorical
+    ]
+    if not numeric_values:
+        return
+    if all(
+        not _is_number(value) and value not in _MISSING_SET and _NAME_LIKE.match(value)
+        for value in numeric_values
+    ):
+        raise DataError(
+            "first row (%s) looks like a header row; the data files are headerless"
+            % _shorten(",".join(first), 80),
+            fix="delete the header line; the columns are, in order: %s" % ", ".join(columns),
+            file=file,
+            row=1,
+        )
+
+
+def _parse_table(
+    data: bytes,
+    columns: Sequence[str],
+    categorical: Sequence[str],
+    required: Sequence[str],
+    file: str,
+) -> pd.DataFrame:
+    """Validate and parse headerless CSV bytes into a frame with the given column names."""
+    if not data.strip():
+        raise DataError(
+            "file is empty (no data rows)",
+            fix="write at least one row of %d comma-separated values (%s)"
+            % (len(columns), ", ".join(columns)),
+            file=file,
+        )
+    _check_header(_first_line(data), columns, categorical, file)
+
+    line_numbers, counts = _line_layout(data)
+    wrong = np.flatnonzero(counts != len(columns))
+    if len(wrong):
+        index = int(wrong[0])
+        raise DataError(
+            "row has %d columns, expected %d (%s)" % (counts[index], len(columns), ", ".join(columns)),
+            fix="give every row exactly %d comma-separated values in that order" % len(columns),
+            file=file,
+            row=int(line_numbers[index]),
+        )
+
+    positions = list(range(len(columns)))
+    dtypes: Dict[Any, Any] = {
+        position: (object if columns[position] in categorical else np.float64) for position in positions
+    }
+    try:
+        frame = _read_frame(data, positions, dtypes)
+    except ValueError:
+        frame = None  # a value does not parse: find which, and where, below
+    if frame is None or len(frame) != len(line_numbers):
+        _raise_first_bad_value(data, columns, categorical, line_numbers, file)
+        raise DataError(  # pragma: no cover - the diagnosis above always finds the value
+            "file could not be parsed as CSV", fix="check the file's format", file=file
+        )
+    frame.columns = list(columns)
+
+    for position, name in enumerate(columns):
+        series = frame[name]
+        if name in categorical:
+            values = np.array(series.to_numpy(dtype=object), dtype=object)  # a writable copy
+            present = pd.notna(values)
+            stripped = np.array([str(v).strip() for v in values[present]], dtype=object)
+            stripped[np.isin(stripped, MISSING_TOKENS)] = np.nan
+            values[present] = stripped
+            frame[name] = pd.Series(values, index=frame.index, dtype=object)
+            missing = pd.isna(values)
+        else:
+            numbers = series.to_numpy(dtype=np.float64)
+            infinite = np.isinf(numbers)
+            if infinite.any():
+                index = int(np.flatnonzero(infinite)[0])
+                raise DataError(
+                    "value %r is not a finite number" % str(numbers[index]),
+                    fix="write a finite decimal number, or leave the field empty if it is missing",
+                    file=file,
+                    row=int(line_numbers[index]),
+                    column=column_label(position, name),
+                )
+            missing = np.isnan(numbers)
+        if name in required and missing.any():
+            index = int(np.flatnonzero(missing)[0])
+            raise DataError(
+                "%s is missing" % name,
+                fix="every row needs a value for %s: fill it in or drop the row" % name,
+                file=file,
+                row=int(line_numbers[index]),
+                column=column_label(position, name),
+            )
+    return frame
+
+
+def _read_frame(data: bytes, positions: List[int], dtypes: Dict[Any, Any]) -> pd.DataFrame:
+    return pd.read_csv(
+        io.BytesIO(data),
+        header=None,
+        names=positions,
+        dtype=dtypes,
+        keep_default_na=False,
+        na_values=list(MISSING_TOKENS),
+        skip_blank_lines=True,
+    )
+
+
+def _raise_first_bad_value(
+    data: bytes,
+    columns: Sequence[str],
+    categorical: Sequence[str],
+    line_numbers: np.ndarray,
+    file: str,
+) -> None:
+    """Slow path, taken only when parsing failed: find the first value that is not a number."""
+    text = pd.read_csv(
+        io.BytesIO(data),
+        header=None,
+        names=list(range(len(columns))),
+        dtype=object,
+        keep_default_na=False,
+        na_filter=False,
+        skip_blank_lines=True,
+    )
+    best: Optional[Tuple[int, int, str]] = None
+    for position, name in enumerate(columns):
+        if name in categorical:
+            continue
+        raw = text[position].astype(str).str.strip()
+        parsed = pd.to_numeric(raw.where(~raw.isin(MISSING_TOKENS), "nan"), errors="coerce")
+        bad = np.flatnonzero(parsed.isna().to_numpy() & ~raw.isin(MISSING_TOKENS).to_numpy())
+        if len(bad) and (best is None or bad[0] < best[0]):
+            best = (int(bad[0]), position, str(raw.iloc[int(bad[0])]))
+    if best is not None:
+        index, position, value = best
+        raise DataError(
+            "value %r is not a number" % _shorten(value),
+            fix="write a plain decimal number in column %s, or leave the field empty if it is missing"
+            % columns[position],
+            file=file,
+            row=int(line_numbers[index]) if index < len(line_numbers) else index + 1,
+            column=column_label(position, columns[position]),
+        )
+
+
+def parse_features_text(text: Union[str, bytes], source: str = "request") -> pd.DataFrame:
+    """Validate and parse headerless CSV text holding the FEATURES (used by serving)."""
+    data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+    return _parse_table(data, FEATURES, CATEGORICAL, (), source)
+
+
+def read_training_csv(path: PathLike) -> pd.DataFrame:
+    """Headerless FEATURES + TARGET; the target must be present on every row."""
+    file = os.fspath(path)
+    return _parse_table(_load_bytes(file), (*FEATURES, TARGET), CATEGORICAL, (TARGET,), file)
+
+
+def read_features_csv(path: PathLike) -> pd.DataFrame:
+    """Headerless FEATURES (inference data); missing feature values are allowed."""
+    file = os.fspath(path)
+    return _parse_table(_load_bytes(file), FEATURES, CATEGORICAL, (), file)
+
+
+def read_target_csv(path: PathLike, name: str = TARGET) -> pd.Series:
+    """A headerless single numeric column (ground truth or predictions); no value may be missing."""
+    file = os.fspath(path)
+    frame = _parse_table(_load_bytes(file), (name,), (), (name,), file)
+    return frame[name]
+
+
+def read_numeric_csv(path: PathLike, columns: Sequence[str]) -> pd.DataFrame:
+    """Headerless all-numeric CSV (the transformed train/validation/test files, target first)."""
+    file = os.fspath(path)
+    return _parse_table(_load_bytes(file), tuple(columns), (), tuple(columns[:1]), file)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Writing: nothing is ever half-written
+# --------------------------------------------------------------------------------------------------------
+
+
+class StagedOutputs:
+    """Output files written under temporary names beside their final names and renamed together at the end.
+
+    Temporary names start with '.' (input discovery ignores them) and keep the final name's extension
+    (XGBoost picks the model format from it).
+    """
+
+    def __init__(self) -> None:
+        self._pending: List[Tuple[str, str]] = []
+
+    def path(self, final: PathLike) -> str:
+        """A temporary path to write ``final``'s content to."""
+        final_path = os.fspath(final)
+        directory = os.path.dirname(final_path) or "."
+        os.makedirs(directory, exist_ok=True)
+        temporary = os.path.join(
+            directory, ".tmp-%s-%s" % (uuid.uuid4().hex[:12], os.path.basename(final_path))
+        )
+        self._pending.append((temporary, final_path))
+        return temporary
+
+    def write_csv(self, final: PathLike, frame: pd.DataFrame, header: bool = False) -> None:
+        # No line-terminator argument: its name changed in pandas 1.5; the default is "\n" on Linux.
+        frame.to_csv(self.path(final), header=header, index=False)
+
+    def write_text(self, final: PathLike, text: str) -> None:
+        with open(self.path(final), "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+
+    def write_json(self, final: PathLike, document: Any) -> None:
+        self.write_text(final, json.dumps(document, indent=2, allow_nan=False) + "\n")
+
+    def copy(self, source: PathLike, final: PathLike) -> None:
+        shutil.copyfile(os.fspath(source), self.path(final))
+
+    def commit(self) -> List[str]:
+        finals = []
+        for temporary, final in self._pending:
+            os.replace(temporary, final)
+            finals.append(final)
+            logger.info("wrote %s", final)
+        self._pending = []
+        return finals
+
+    def discard(self) -> None:
+        for temporary, _ in self._pending:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(temporary)
+        self._pending = []
+
+
+@contextlib.contextmanager
+def staged_outputs() -> Iterator[StagedOutputs]:
+    """Write outputs through the yielded StagedOutputs; they appear only if the block completes."""
+    stage = StagedOutputs()
+    try:
+        yield stage
+    except BaseException:
+        stage.discard()
+        raise
+    stage.commit()
+
+
+def write_csv_atomic(frame: pd.DataFrame, path: PathLike, header: bool = False) -> str:
+    """Write one CSV (headerless unless asked) so that it appears complete or not at all."""
+    with staged_outputs() as stage:
+        stage.write_csv(path, frame, header=header)
+    return os.fspath(path)
+
+
+def write_json_atomic(document: Any, path: PathLike) -> str:
+    """Write one JSON document so that it appears complete or not at all."""
+    with staged_outputs() as stage:
+        stage.write_json(path, document)
+    return os.fspath(path)

@@ -1,0 +1,299 @@
+"""Preprocessing step: split and transform training data, or validate an inference batch.
+
+Subcommands (run as ``python3 preprocess.py <subcommand> ...`` in the SKLearn processing container):
+
+``fit``
+    Reads the headerless training CSV (FEATURES + TARGET), splits it with a fixed seed, fits the
+    transformer on the TRAIN split only and writes, each in its own output directory:
+
+    - ``train.csv``, ``validation.csv``, ``test.csv``: transformed, headerless, TARGET first then the
+      transformer's output columns (the XGBoost CSV convention)
+    - ``preprocessor.json``: the fitted transformer
+    - ``baseline.csv``: the raw train-split rows WITH a header (FEATURES + TARGET), the data-quality baseline
+
+``validate``
+    Reads a raw, headerless inference CSV (FEATURES), validates it and writes it, normalised and with the
+    same rows, as ``inference-data.csv`` for batch transform. No transformation here: serving applies the
+    transformer saved with the model, so training and serving can never disagree.
+
+The transformer is a plain JSON document (not a pickle: the SKLearn and XGBoost containers ship different
+scikit-learn versions)::
+
+    {"version": 1, "features": [...], "categorical": {"sex": ["F", "I", "M"]},
+     "numeric": {"length": {"mean": ..., "scale": ...}, ...}, "output_columns": [...]}
+
+Categoricals are one-hot encoded in sorted category order (an unseen or missing category gives all
+zeros); numerics are standardised with the train split's mean and population standard deviation (a zero
+scale becomes 1; missing values stay NaN, which XGBoost treats as missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from typing import Any, Dict, List, Optional, Tuple
+
+import datafiles
+import numpy as np
+import pandas as pd
+from datafiles import CATEGORICAL, FEATURES, TARGET, ArtifactError, DataError, StepError
+
+logger = logging.getLogger(__name__)
+
+TRANSFORMER_VERSION = 1
+TRANSFORMER_FILE = "preprocessor.json"
+TRAIN_FILE = "train.csv"
+VALIDATION_FILE = "validation.csv"
+TEST_FILE = "test.csv"
+BASELINE_FILE = "baseline.csv"
+
+
+# --------------------------------------------------------------------------------------------------------
+# Transformer
+# --------------------------------------------------------------------------------------------------------
+
+
+def fit_transformer(frame: pd.DataFrame) -> Dict[str, Any]:
+    """Fit the transformer spec on raw FEATURES (call it with the train split only)."""
+    if len(frame) == 0:
+        raise DataError("no rows to fit the transformer on", fix="provide training data with rows")
+    categorical: Dict[str, List[str]] = {}
+    numeric: Dict[str, Dict[str, float]] = {}
+    output_columns: List[str] = []
+    for name in FEATURES:
+        if name in CATEGORICAL:
+            values = frame[name].to_numpy(dtype=object)
+            categories = sorted({str(value) for value in values[pd.notna(values)]})
+            categorical[name] = categories
+            output_columns.extend("%s_%s" % (name, category) for category in categories)
+        else:
+            values = frame[name].to_numpy(dtype=np.float64)
+            present = values[~np.isnan(values)]
+            mean = float(present.mean()) if len(present) else 0.0
+            scale = float(present.std()) if len(present) else 1.0
+            numeric[name] = {"mean": mean, "scale": scale if scale > 0.0 else 1.0}
+            output_columns.append(name)
+    return {
+        "version": TRANSFORMER_VERSION,
+        "features": list(FEATURES),
+        "categorical": categorical,
+        "numeric": numeric,
+        "output_columns": output_columns,
+    }
+
+
+def apply_transformer(spec: Dict[str, Any], frame: pd.DataFrame) -> np.ndarray:
+    """Transform raw features into the model's float64 input matrix (same result at training and serving)."""
+    blocks = []
+    for name in spec["features"]:
+        if name in spec["categorical"]:
+            values = frame[name].to_numpy(dtype=object)
+            categories = np.asarray(spec["categorical"][name], dtype=object)
+            matches = np.zeros((len(values), len(categories)), dtype=np.float64)
+            for index, category in enumerate(categories):
+                matches[:, index] = values == category
+            blocks.append(matches)
+        else:
+            stats = spec["numeric"][name]
+            values = frame[name].to_numpy(dtype=np.float64)
+            blocks.append(((values - stats["mean"]) / stats["scale"]).reshape(-1, 1))
+    matrix = np.hstack(blocks) if blocks else np.zeros((len(frame), 0))
+    return np.ascontiguousarray(matrix, dtype=np.float64)
+
+
+def save_transformer(
+    spec: Dict[str, Any], path: str, stage: Optional[datafiles.StagedOutputs] = None
+) -> None:
+    """Write the spec as JSON (through ``stage`` when given, else atomically on its own)."""
+    if stage is None:
+        datafiles.write_json_atomic(spec, path)
+    else:
+        stage.write_json(path, spec)
+
+
+def load_transformer(path: str) -> Dict[str, Any]:
+    """Read a spec written by save_transformer; a directory means its preprocessor.json."""
+    if os.path.isdir(path):
+        path = os.path.join(path, TRANSFORMER_FILE)
+    fix = "re-run the preprocessing step (preprocess.py fit) and train again, so model and transformer match"
+    if not os.path.isfile(path):
+        raise ArtifactError("transformer file does not exist", fix=fix, file=path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            spec = json.load(handle)
+    except (OSError, ValueError) as error:
+        raise ArtifactError("transformer file is not valid JSON (%s)" % error, fix=fix, file=path) from error
+    if not isinstance(spec, dict) or spec.get("version") != TRANSFORMER_VERSION:
+        found = spec.get("version") if isinstance(spec, dict) else None
+        raise ArtifactError(
+            "transformer file has version %r, this code reads version %d" % (found, TRANSFORMER_VERSION),
+            fix=fix,
+            file=path,
+        )
+    missing = [key for key in ("features", "categorical", "numeric", "output_columns") if key not in spec]
+    if missing:
+        raise ArtifactError("transformer file lacks %s" % ", ".join(missing), fix=fix, file=path)
+    if list(spec["features"]) != list(FEATURES):
+        raise ArtifactError(
+            "transformer was fitted on features %s, the schema now has %s"
+            % (",".join(spec["features"]), ",".join(FEATURES)),
+            fix=fix,
+            file=path,
+        )
+    return spec
+
+
+# --------------------------------------------------------------------------------------------------------
+# Splitting and writing
+# --------------------------------------------------------------------------------------------------------
+
+
+def split_indices(
+    n_rows: int, validation_fraction: float, test_fraction: float, seed: int
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row indices (each sorted) of the train, validation and test splits; reproducible for a seed."""
+    if not (0.0 < validation_fraction < 1.0 and 0.0 < test_fraction < 1.0):
+        raise StepError(
+            "validation and test fractions must each be between 0 and 1 (got %s and %s)"
+            % (validation_fraction, test_fraction),
+            fix="pass --validation-fraction and --test-fraction such as 0.15",
+        )
+    if validation_fraction + test_fraction >= 1.0:
+        raise StepError(
+            "validation + test fractions leave no training rows (%s + %s >= 1)"
+            % (validation_fraction, test_fraction),
+            fix="make the two fractions sum to less than 1 (e.g. 0.15 each)",
+        )
+    n_test = round(n_rows * test_fraction)
+    n_validation = round(n_rows * validation_fraction)
+    if min(n_test, n_validation, n_rows - n_test - n_validation) < 1:
+        raise DataError(
+            "%d rows are too few to split into train, validation and test" % n_rows,
+            fix="provide more training rows",
+        )
+    # RandomState, not default_rng: its stream is frozen across numpy versions.
+    order = np.random.RandomState(seed).permutation(n_rows)
+    test = np.sort(order[:n_test])
+    validation = np.sort(order[n_test : n_test + n_validation])
+    train = np.sort(order[n_test + n_validation :])
+    return train, validation, test
+
+
+def transformed_frame(spec: Dict[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
+    """TARGET first, then the transformed features: the XGBoost CSV layout."""
+    matrix = apply_transformer(spec, frame)
+    out = pd.DataFrame(matrix, columns=spec["output_columns"])
+    out.insert(0, TARGET, frame[TARGET].to_numpy(dtype=np.float64))
+    return out
+
+
+def fit(
+    input_path: str,
+    *,
+    train_dir: str,
+    validation_dir: str,
+    test_dir: str,
+    transformer_dir: str,
+    baseline_dir: str,
+    validation_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+    seed: int = 42,
+) -> Dict[str, str]:
+    """The ``fit`` subcommand; returns the written files by role."""
+    source = datafiles.find_single_csv(input_path, preferred=datafiles.TRAINING_FILE)
+    data = datafiles.read_training_csv(source)
+    train_rows, validation_rows, test_rows = split_indices(
+        len(data), validation_fraction, test_fraction, seed
+    )
+    train = data.iloc[train_rows].reset_index(drop=True)
+    spec = fit_transformer(train)
+    logger.info(
+        "%s: %d rows -> train %d, validation %d, test %d; %d model inputs",
+        source,
+        len(data),
+        len(train_rows),
+        len(validation_rows),
+        len(test_rows),
+        len(spec["output_columns"]),
+    )
+    outputs = {
+        "train": os.path.join(train_dir, TRAIN_FILE),
+        "validation": os.path.join(validation_dir, VALIDATION_FILE),
+        "test": os.path.join(test_dir, TEST_FILE),
+        "transformer": os.path.join(transformer_dir, TRANSFORMER_FILE),
+        "baseline": os.path.join(baseline_dir, BASELINE_FILE),
+    }
+    with datafiles.staged_outputs() as stage:
+        stage.write_csv(outputs["train"], transformed_frame(spec, train))
+        for role, rows in (("validation", validation_rows), ("test", test_rows)):
+            stage.write_csv(outputs[role], transformed_frame(spec, data.iloc[rows].reset_index(drop=True)))
+        save_transformer(spec, outputs["transformer"], stage)
+        stage.write_csv(outputs["baseline"], train[[*FEATURES, TARGET]], header=True)
+    return outputs
+
+
+def validate(input_path: str, output_dir: str) -> str:
+    """The ``validate`` subcommand; returns the written file."""
+    source = datafiles.find_single_csv(input_path, preferred=datafiles.INFERENCE_FILE)
+    frame = datafiles.read_features_csv(source)
+    logger.info("%s: %d valid rows", source, len(frame))
+    return datafiles.write_csv_atomic(frame, os.path.join(output_dir, datafiles.INFERENCE_FILE))
+
+
+# --------------------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command")
+    commands.required = True
+
+    fit_parser = commands.add_parser("fit", help="split training data, fit and apply the transformer")
+    fit_parser.add_argument("--input", default="/opt/ml/processing/input", help="dir (or file) of the CSV")
+    fit_parser.add_argument("--output-train", default="/opt/ml/processing/train")
+    fit_parser.add_argument("--output-validation", default="/opt/ml/processing/validation")
+    fit_parser.add_argument("--output-test", default="/opt/ml/processing/test")
+    fit_parser.add_argument("--output-transformer", default="/opt/ml/processing/transformer")
+    fit_parser.add_argument("--output-baseline", default="/opt/ml/processing/baseline")
+    fit_parser.add_argument("--validation-fraction", type=float, default=0.15)
+    fit_parser.add_argument("--test-fraction", type=float, default=0.15)
+    fit_parser.add_argument("--seed", type=int, default=42)
+
+    validate_parser = commands.add_parser("validate", help="validate an inference batch")
+    validate_parser.add_argument(
+        "--input", default="/opt/ml/processing/input", help="dir (or file) of the CSV"
+    )
+    validate_parser.add_argument("--output", default="/opt/ml/processing/output")
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    datafiles.configure_logging()
+    try:
+        if args.command == "fit":
+            fit(
+                args.input,
+                train_dir=args.output_train,
+                validation_dir=args.output_validation,
+                test_dir=args.output_test,
+                transformer_dir=args.output_transformer,
+                baseline_dir=args.output_baseline,
+                validation_fraction=args.validation_fraction,
+                test_fraction=args.test_fraction,
+                seed=args.seed,
+            )
+        else:
+            validate(args.input, args.output)
+    except StepError as error:
+        return datafiles.report_error(error)
+    return datafiles.EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
