@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline_scripts.session import go_offline  # noqa: E402
+from pipeline_scripts.session import go_offline
 
 go_offline()
 
@@ -50,7 +50,9 @@ def main(repeats: int = 5) -> int:
     cold_total = sum(cold.values())
     warm_total = statistics.median(sum(w.values()) for w in warm)
     print(f"{'total':10} {cold_total:8.2f} {warm_total:14.2f}")
-    print(f"cold end-to-end (imports + first build of all three): {import_s + cold_total:.2f} s (target < 5 s)")
+    print(
+        f"cold end-to-end (imports + first build of all three): {import_s + cold_total:.2f} s (target < 5 s)"
+    )
     print(f"warm/cold ratio: {warm_total / cold_total:.2f}")
     return 0
 

@@ -161,7 +161,8 @@ def upload_data(s3: Any, config: Config, kind: str, data_dir: Path = DATA_DIR, b
         key = f"{prefix}/{filename}"
         if kind == "inference" and batch and _object_exists(s3, env.bucket_name, key):
             raise DataError(
-                f"s3://{env.bucket_name}/{key} already exists", hint="choose a new --batch name; nothing was overwritten"
+                f"s3://{env.bucket_name}/{key} already exists",
+                hint="choose a new --batch name; nothing was overwritten",
             )
         s3.upload_file(str(path), env.bucket_name, key)
         uris.append(f"s3://{env.bucket_name}/{key}")
@@ -182,7 +183,9 @@ def _pipeline_exists(sm: Any, name: str) -> bool:
     except Exception as exc:
         if any(s in str(exc) for s in ("ResourceNotFound", "does not exist", "Could not find")):
             return False
-        raise PipelineOpsError(f"cannot describe pipeline {name}: {exc}", hint="check your credentials") from exc
+        raise PipelineOpsError(
+            f"cannot describe pipeline {name}: {exc}", hint="check your credentials"
+        ) from exc
     return True
 
 
@@ -192,4 +195,6 @@ def _name_of(config: Config, kind: str) -> str:
         return names[kind]
     if kind in names.values():
         return kind
-    raise PipelineOpsError(f"unknown pipeline {kind!r}", hint=f"use one of {', '.join(names)} or a pipeline name")
+    raise PipelineOpsError(
+        f"unknown pipeline {kind!r}", hint=f"use one of {', '.join(names)} or a pipeline name"
+    )

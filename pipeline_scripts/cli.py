@@ -48,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true")
     groups = parser.add_subparsers(dest="group", required=True)
 
-    pipelines = groups.add_parser("pipelines", help="SageMaker pipelines").add_subparsers(dest="command", required=True)
+    pipelines = groups.add_parser("pipelines", help="SageMaker pipelines").add_subparsers(
+        dest="command", required=True
+    )
     definition = pipelines.add_parser("definition", help="write the three definition JSONs (offline)")
     definition.add_argument("--out", type=Path, default=BUILD_DIR / "definitions")
     definition.add_argument(
@@ -56,9 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="approved version to record in the inference definition (default: a placeholder, offline)",
     )
     upsert = pipelines.add_parser("upsert", help="create or update the pipelines (keeps execution history)")
-    upsert.add_argument("--recreate", action="store_true", help="delete and create (also: recreate_pipelines)")
+    upsert.add_argument(
+        "--recreate", action="store_true", help="delete and create (also: recreate_pipelines)"
+    )
     upsert.add_argument("--only", choices=("training", "hpo", "inference"), action="append")
-    upsert.add_argument("--model-package-arn", help="approved version for inference (default: latest Approved)")
+    upsert.add_argument(
+        "--model-package-arn", help="approved version for inference (default: latest Approved)"
+    )
     start = pipelines.add_parser("start", help="start an execution")
     start.add_argument("name", help="training, hpo, inference, or a pipeline name")
     start.add_argument("--param", action="append", type=_key_value, default=[], metavar="NAME=VALUE")
@@ -138,7 +144,9 @@ def write_validated_definitions(
     if model_package_arn:
         approved = _approved_from_arn(config, model_package_arn)
     built = build_all(config, approved)
-    problems = [f"{b.kind}: {p}" for b in built for p in validate_definition(b.definition, len(b.definition_json))]
+    problems = [
+        f"{b.kind}: {p}" for b in built for p in validate_definition(b.definition, len(b.definition_json))
+    ]
     return write_definitions(built, out), problems
 
 
@@ -231,7 +239,11 @@ def cmd_models_set(args: argparse.Namespace, config: Config) -> int:
 
     status = registry.APPROVED if args.command == "approve" else registry.REJECTED
     result = registry.set_status(
-        aws.client("sagemaker", config), config.env.model_package_group_name, args.version, status, args.reason
+        aws.client("sagemaker", config),
+        config.env.model_package_group_name,
+        args.version,
+        status,
+        args.reason,
     )
     print(f"version {result.version} is now {result.status}: {result.arn}")
     return 0
@@ -268,7 +280,12 @@ def cmd_config_show(args: argparse.Namespace, config: Config) -> int:
             return {k: plain(v) for k, v in value.items()}
         return value
 
-    print(json.dumps({"env": plain(config.env), "pipelines": plain(config.pipelines), "sources": dict(config.sources)}, indent=2))
+    print(
+        json.dumps(
+            {"env": plain(config.env), "pipelines": plain(config.pipelines), "sources": dict(config.sources)},
+            indent=2,
+        )
+    )
     return 0
 
 

@@ -69,9 +69,13 @@ class CodeBundle:
         extra: dict[str, Any] = {}
         written = []
         for path in self.files:
-            s3_client.put_object(Bucket=self.bucket, Key=f"{self.prefix}{path.name}", Body=path.read_bytes(), **extra)
+            s3_client.put_object(
+                Bucket=self.bucket, Key=f"{self.prefix}{path.name}", Body=path.read_bytes(), **extra
+            )
             written.append(self.script_uri(path.name))
-        s3_client.put_object(Bucket=self.bucket, Key=f"{self.prefix}sourcedir.tar.gz", Body=self.sourcedir_bytes())
+        s3_client.put_object(
+            Bucket=self.bucket, Key=f"{self.prefix}sourcedir.tar.gz", Body=self.sourcedir_bytes()
+        )
         written.append(self.sourcedir_uri)
         return written
 

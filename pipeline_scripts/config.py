@@ -80,7 +80,9 @@ class NotificationRule:
     step_msg: str
 
     def __post_init__(self) -> None:
-        _check(bool(self.step_name), "step_name", "is empty", "name a pipeline step, e.g. ModelQualityCalcStep")
+        _check(
+            bool(self.step_name), "step_name", "is empty", "name a pipeline step, e.g. ModelQualityCalcStep"
+        )
         _check(
             self.step_status in _STEP_STATUSES,
             "step_status",
@@ -219,7 +221,11 @@ class EnvSettings:
     @property
     def pipeline_names(self) -> dict[str, str]:
         """Pipeline kind (training, hpo, inference) → its SageMaker pipeline name."""
-        return {"training": self.pipeline_train, "hpo": self.pipeline_trainwhpo, "inference": self.pipeline_inf}
+        return {
+            "training": self.pipeline_train,
+            "hpo": self.pipeline_trainwhpo,
+            "inference": self.pipeline_inf,
+        }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -304,7 +310,9 @@ class Training(JobResources):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_register(self.register_metric, self.register_threshold)
-        _check("num_round" in self.hyperparameters, "hyperparameters", "has no num_round", "add num_round: 100")
+        _check(
+            "num_round" in self.hyperparameters, "hyperparameters", "has no num_round", "add num_round: 100"
+        )
 
 
 @dataclass(frozen=True)
@@ -321,7 +329,9 @@ class ParamRange:
             f"is {self.type!r}",
             "use continuous or integer",
         )
-        _check(self.min < self.max, "max", f"min {self.min} is not below max {self.max}", "swap or widen them")
+        _check(
+            self.min < self.max, "max", f"min {self.min} is not below max {self.max}", "swap or widen them"
+        )
         _check(
             self.scaling in ("Auto", "Linear", "Logarithmic", "ReverseLogarithmic"),
             "scaling",
@@ -475,20 +485,35 @@ def load_config(
 
     env_fields = {f.name for f in dataclasses.fields(EnvSettings)}
     sources: dict[str, str] = {key: _rel(tfvars_path) for key in tfvars}
-    sources.update({f"{k}.{kk}": _rel(pipelines_file) for k, v in pipelines_raw.items() if isinstance(v, dict) for kk in v})
+    sources.update(
+        {
+            f"{k}.{kk}": _rel(pipelines_file)
+            for k, v in pipelines_raw.items()
+            if isinstance(v, dict)
+            for kk in v
+        }
+    )
     env_values: dict[str, Any] = dict(tfvars)
     yaml_values: dict[str, Any] = json.loads(json.dumps(pipelines_raw))  # deep copy
 
     layered = [
         (
-            {k[len(ENV_PREFIX) :].lower().replace("__", "."): v for k, v in environ.items() if k.startswith(ENV_PREFIX)},
+            {
+                k[len(ENV_PREFIX) :].lower().replace("__", "."): v
+                for k, v in environ.items()
+                if k.startswith(ENV_PREFIX)
+            },
             "environment variable",
         ),
         (dict(overrides or {}), "--set"),
     ]
     for layer, label in layered:
         for key, raw in layer.items():
-            origin = f"MLOPS_{key.upper().replace('.', '__')}" if label == "environment variable" else f"--set {key}"
+            origin = (
+                f"MLOPS_{key.upper().replace('.', '__')}"
+                if label == "environment variable"
+                else f"--set {key}"
+            )
             if "." not in key:
                 if key not in env_fields:
                     raise ConfigError(
@@ -550,7 +575,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{_rel(path)}: not valid YAML: {exc}".splitlines()[0], hint="fix the syntax") from exc
+        raise ConfigError(
+            f"{_rel(path)}: not valid YAML: {exc}".splitlines()[0], hint="fix the syntax"
+        ) from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -590,7 +617,9 @@ def _build(cls: type, data: Any, file: str, path: str) -> Any:
     """Coerce ``data`` into dataclass ``cls``: unknown keys, missing keys and wrong types fail."""
     where = path.rstrip(".") or "top level"
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{file}: {where} must be a mapping, got {_describe(data)}", hint="see the file header")
+        raise ConfigError(
+            f"{file}: {where} must be a mapping, got {_describe(data)}", hint="see the file header"
+        )
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = set(data) - set(fields)
@@ -613,15 +642,21 @@ def _build(cls: type, data: Any, file: str, path: str) -> Any:
         raise ConfigError(f"{file}: {path}{exc.key} {exc}", hint=exc.fix) from exc
 
 
-def _coerce(value: Any, expected: Any, file: str, key: str) -> Any:  # noqa: PLR0911
+def _coerce(value: Any, expected: Any, file: str, key: str) -> Any:
     origin = typing.get_origin(expected)
     args = typing.get_args(expected)
 
     def wrong(kind: str) -> ConfigError:
-        return ConfigError(f"{file}: {key} must be {kind}, got {_describe(value)}", hint=f"write {key} as {kind}")
+        return ConfigError(
+            f"{file}: {key} must be {kind}, got {_describe(value)}", hint=f"write {key} as {kind}"
+        )
 
     if dataclasses.is_dataclass(expected):
-        return _build(expected, value, file, f"{key}.") if not isinstance(value, list) else _raise(wrong("a map"))
+        return (
+            _build(expected, value, file, f"{key}.")
+            if not isinstance(value, list)
+            else _raise(wrong("a map"))
+        )
     if expected is bool:
         if isinstance(value, bool):
             return value
@@ -650,7 +685,7 @@ def _coerce(value: Any, expected: Any, file: str, key: str) -> Any:  # noqa: PLR
     if expected is str:
         if isinstance(value, str):
             return value
-        raise wrong('a string (in double quotes)')
+        raise wrong("a string (in double quotes)")
     if origin is tuple:
         item_type = args[0]
         if isinstance(value, str) and item_type is str:

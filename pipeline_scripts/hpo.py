@@ -45,7 +45,9 @@ def build_hpo_pipeline(ctx: BuildContext) -> Pipeline:
             tags=ctx.tags,
         )
         step = TuningStep(name=steps.TUNE, step_args=tuner.fit(inputs=training_inputs(preprocess)))
-        best = step.get_top_model_s3_uri(top_k=0, s3_bucket=env.bucket_name, prefix=f"{env.bucket_prefix}/models/hpo")
+        best = step.get_top_model_s3_uri(
+            top_k=0, s3_bucket=env.bucket_name, prefix=f"{env.bucket_prefix}/models/hpo"
+        )
         return step, best
 
     return model_build_pipeline(

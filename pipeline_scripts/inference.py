@@ -17,7 +17,7 @@ from sagemaker.model import Model
 from sagemaker.processing import ProcessingInput
 from sagemaker.transformer import Transformer
 from sagemaker.workflow.condition_step import ConditionStep
-from sagemaker.workflow.conditions import ConditionNot, ConditionEquals
+from sagemaker.workflow.conditions import ConditionEquals, ConditionNot
 from sagemaker.workflow.functions import Join
 from sagemaker.workflow.model_step import ModelStep
 from sagemaker.workflow.parameters import ParameterFloat, ParameterString
@@ -41,11 +41,15 @@ class InferenceParameters:
         self.ground_truth = ParameterString(name="GroundTruthUri", default_value=steps.NO_GROUND_TRUTH)
         self.model_package = ParameterString(name="ModelPackageArn", default_value=model.package_arn)
         self.model_data = ParameterString(name="ModelDataUrl", default_value=model.model_data_url)
-        self.baseline_statistics = ParameterString(name="BaselineStatisticsUri", default_value=model.statistics_uri)
+        self.baseline_statistics = ParameterString(
+            name="BaselineStatisticsUri", default_value=model.statistics_uri
+        )
         self.baseline_constraints = ParameterString(
             name="BaselineConstraintsUri", default_value=model.constraints_uri
         )
-        self.threshold = ParameterFloat(name="ModelQualityThreshold", default_value=env.model_quality_threshold)
+        self.threshold = ParameterFloat(
+            name="ModelQualityThreshold", default_value=env.model_quality_threshold
+        )
 
     def all(self) -> list[Any]:
         return [
@@ -113,11 +117,22 @@ def build_inference_pipeline(ctx: BuildContext, model: ApprovedModel) -> Pipelin
         steps.JOIN,
         "join.py",
         inputs=[
-            ProcessingInput(input_name="features", source=steps.output_uri(preprocess, "features"), destination=f"{P}/features"),
+            ProcessingInput(
+                input_name="features",
+                source=steps.output_uri(preprocess, "features"),
+                destination=f"{P}/features",
+            ),
             ProcessingInput(input_name="predictions", source=predictions, destination=f"{P}/predictions"),
         ],
         outputs=[steps.output(ctx, "joined", "joined")],
-        arguments=["--features", f"{P}/features", "--predictions", f"{P}/predictions", "--output", f"{P}/joined"],
+        arguments=[
+            "--features",
+            f"{P}/features",
+            "--predictions",
+            f"{P}/predictions",
+            "--output",
+            f"{P}/joined",
+        ],
     )
     data_quality = _data_quality_step(ctx, params, join)
     model_quality = steps.script_step(
@@ -130,7 +145,9 @@ def build_inference_pipeline(ctx: BuildContext, model: ApprovedModel) -> Pipelin
                 source=Join(on="/", values=[steps.output_uri(join, "joined"), "predictions.csv"]),
                 destination=f"{P}/predictions",
             ),
-            ProcessingInput(input_name="ground_truth", source=params.ground_truth, destination=f"{P}/ground_truth"),
+            ProcessingInput(
+                input_name="ground_truth", source=params.ground_truth, destination=f"{P}/ground_truth"
+            ),
         ],
         outputs=[steps.output(ctx, "model_quality", "model_quality", continuous=True)],
         arguments=[
@@ -148,7 +165,9 @@ def build_inference_pipeline(ctx: BuildContext, model: ApprovedModel) -> Pipelin
     )
     check_ground_truth = ConditionStep(
         name=steps.CHECK_GROUND_TRUTH,
-        conditions=[ConditionNot(expression=ConditionEquals(left=params.ground_truth, right=steps.NO_GROUND_TRUTH))],
+        conditions=[
+            ConditionNot(expression=ConditionEquals(left=params.ground_truth, right=steps.NO_GROUND_TRUTH))
+        ],
         if_steps=[model_quality],
         else_steps=[],
         depends_on=[data_quality],
@@ -199,8 +218,16 @@ def _data_quality_step(ctx: BuildContext, params: InferenceParameters, join: Any
                 source=Join(on="/", values=[joined, "data-quality-input.csv"]),
                 destination=f"{P}/input",
             ),
-            ProcessingInput(input_name="statistics", source=params.baseline_statistics, destination=f"{P}/baseline/statistics"),
-            ProcessingInput(input_name="constraints", source=params.baseline_constraints, destination=f"{P}/baseline/constraints"),
+            ProcessingInput(
+                input_name="statistics",
+                source=params.baseline_statistics,
+                destination=f"{P}/baseline/statistics",
+            ),
+            ProcessingInput(
+                input_name="constraints",
+                source=params.baseline_constraints,
+                destination=f"{P}/baseline/constraints",
+            ),
         ],
         outputs=[steps.output(ctx, "data_quality", "output")],
         arguments=arguments,

@@ -38,7 +38,9 @@ def build_pipeline(
 
     if kind not in KINDS:
         raise ValueError(f"unknown pipeline kind {kind!r}; use one of {KINDS}")
-    ctx = BuildContext(config=config, session=definition_session(config), code=code or code_bundle(config), kind=kind)
+    ctx = BuildContext(
+        config=config, session=definition_session(config), code=code or code_bundle(config), kind=kind
+    )
     _quiet_sdk()
     if kind == "training":
         pipeline = build_training_pipeline(ctx)
@@ -73,5 +75,10 @@ def _quiet_sdk() -> None:
     import os
 
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    for name in ("sagemaker", "sagemaker.workflow.utilities", "sagemaker.workflow._utils", "sagemaker.image_uris"):
+    for name in (
+        "sagemaker",
+        "sagemaker.workflow.utilities",
+        "sagemaker.workflow._utils",
+        "sagemaker.image_uris",
+    ):
         logging.getLogger(name).setLevel(logging.ERROR)

@@ -45,7 +45,9 @@ class ApprovedModel:
     placeholder: bool = False
 
     @classmethod
-    def placeholder_for(cls, group: str, region: str, account: str, bucket: str, prefix: str) -> ApprovedModel:
+    def placeholder_for(
+        cls, group: str, region: str, account: str, bucket: str, prefix: str
+    ) -> ApprovedModel:
         """A stand-in for writing definitions offline, before any version exists (never upserted)."""
         base = f"s3://{bucket}/{prefix}/placeholder"
         return cls(
@@ -53,7 +55,10 @@ class ApprovedModel:
             version=0,
             model_data_url=f"{base}/model.tar.gz",
             image=f"683313688378.dkr.ecr.{region}.amazonaws.com/sagemaker-xgboost:1.7-1",
-            environment={"SAGEMAKER_PROGRAM": "serve.py", "SAGEMAKER_SUBMIT_DIRECTORY": f"{base}/sourcedir.tar.gz"},
+            environment={
+                "SAGEMAKER_PROGRAM": "serve.py",
+                "SAGEMAKER_SUBMIT_DIRECTORY": f"{base}/sourcedir.tar.gz",
+            },
             statistics_uri=f"{base}/statistics.json",
             constraints_uri=f"{base}/constraints.json",
             placeholder=True,
@@ -63,7 +68,11 @@ class ApprovedModel:
 def list_versions(sm: Any, group: str, status: str | None = None) -> list[ModelVersion]:
     """Versions of ``group``, newest first; an unknown group is a clear error."""
     _require_group(sm, group)
-    kwargs: dict[str, Any] = {"ModelPackageGroupName": group, "SortBy": "CreationTime", "SortOrder": "Descending"}
+    kwargs: dict[str, Any] = {
+        "ModelPackageGroupName": group,
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+    }
     if status:
         kwargs["ModelApprovalStatus"] = status
     versions: list[ModelVersion] = []
@@ -72,7 +81,9 @@ def list_versions(sm: Any, group: str, status: str | None = None) -> list[ModelV
             versions.append(
                 ModelVersion(
                     arn=summary["ModelPackageArn"],
-                    version=int(summary.get("ModelPackageVersion") or _version_of(summary["ModelPackageArn"])),
+                    version=int(
+                        summary.get("ModelPackageVersion") or _version_of(summary["ModelPackageArn"])
+                    ),
                     status=summary.get("ModelApprovalStatus", ""),
                     created=summary.get("CreationTime"),
                     description=summary.get("ModelPackageDescription", "") or "",
@@ -97,7 +108,9 @@ def describe_version(sm: Any, group: str, version: int | str | None = None) -> d
     try:
         return dict(sm.describe_model_package(ModelPackageName=arn))
     except sm.exceptions.ClientError as exc:  # pragma: no cover - depends on the backend's error shape
-        raise RegistryError(f"cannot describe {arn}: {exc}", hint="check the version with mlops models list") from exc
+        raise RegistryError(
+            f"cannot describe {arn}: {exc}", hint="check the version with mlops models list"
+        ) from exc
 
 
 def latest_approved(sm: Any, group: str) -> ApprovedModel:
@@ -121,7 +134,9 @@ def approved_model(sm: Any, package_arn: str) -> ApprovedModel:
         )
     containers = desc.get("InferenceSpecification", {}).get("Containers", [])
     if not containers or not containers[0].get("ModelDataUrl"):
-        raise RegistryError(f"{package_arn} has no model data", hint="register it again from a training pipeline")
+        raise RegistryError(
+            f"{package_arn} has no model data", hint="register it again from a training pipeline"
+        )
     baseline = (desc.get("DriftCheckBaselines") or {}).get("ModelDataQuality") or {}
     metrics = (desc.get("ModelMetrics") or {}).get("ModelDataQuality") or {}
     statistics = (baseline.get("Statistics") or metrics.get("Statistics") or {}).get("S3Uri")
@@ -182,7 +197,11 @@ def _require_group(sm: Any, group: str) -> None:
     try:
         sm.describe_model_package_group(ModelPackageGroupName=group)
     except Exception as exc:
-        if "does not exist" in str(exc) or "ValidationException" in str(exc) or "ResourceNotFound" in str(exc):
+        if (
+            "does not exist" in str(exc)
+            or "ValidationException" in str(exc)
+            or "ResourceNotFound" in str(exc)
+        ):
             raise RegistryError(
                 f"model package group {group!r} does not exist",
                 hint="it is created by the first training pipeline run (or check model_package_group_name)",

@@ -80,7 +80,7 @@ def definition_session(config: Config) -> PipelineSession:
 
     boto_session = boto3.Session(
         aws_access_key_id="offline-definitions",
-        aws_secret_access_key="offline-definitions",  # noqa: S106 - placeholder, never sent
+        aws_secret_access_key="offline-definitions",
         region_name=config.env.aws_region,
     )
     return PipelineSession(

@@ -129,7 +129,9 @@ def network_config(ctx: BuildContext) -> NetworkConfig | None:
     )
 
 
-def processor(ctx: BuildContext, base_job_name: str, resources: JobResources | None = None) -> ScriptProcessor:
+def processor(
+    ctx: BuildContext, base_job_name: str, resources: JobResources | None = None
+) -> ScriptProcessor:
     """A processor on the SKLearn framework image with the repo's scripts on PYTHONPATH."""
     res = resources or ctx.config.pipelines.processing
     return ScriptProcessor(

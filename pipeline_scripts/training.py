@@ -59,7 +59,9 @@ def preprocess_step(ctx: BuildContext, params: TrainingParameters) -> Processing
         steps.PREPROCESS,
         "preprocess.py",
         inputs=[
-            ProcessingInput(input_name="raw", source=params.input_data, destination=f"{steps.PROCESSING}/input")
+            ProcessingInput(
+                input_name="raw", source=params.input_data, destination=f"{steps.PROCESSING}/input"
+            )
         ],
         outputs=[
             steps.output(ctx, "train", "train"),
@@ -98,7 +100,14 @@ def baseline_step(ctx: BuildContext, preprocess: ProcessingStep) -> Step:
             )
         ],
         outputs=[steps.output(ctx, "data_quality_baseline", "output")],
-        arguments=["baseline", "--input", f"{steps.PROCESSING}/input", "--output", f"{steps.PROCESSING}/output", "--header"],
+        arguments=[
+            "baseline",
+            "--input",
+            f"{steps.PROCESSING}/input",
+            "--output",
+            f"{steps.PROCESSING}/output",
+            "--header",
+        ],
     )
 
 
@@ -178,7 +187,9 @@ def evaluation_steps(
         inputs=[
             ProcessingInput(input_name="model", source=model_data, destination=f"{steps.PROCESSING}/model"),
             ProcessingInput(
-                input_name="test", source=steps.output_uri(preprocess, "test"), destination=f"{steps.PROCESSING}/test"
+                input_name="test",
+                source=steps.output_uri(preprocess, "test"),
+                destination=f"{steps.PROCESSING}/test",
             ),
         ],
         outputs=[steps.output(ctx, "evaluation", "evaluation")],
@@ -223,7 +234,9 @@ def evaluation_steps(
             framework_version=ctx.config.pipelines.frameworks.xgboost_version,
         ),
     )
-    value = JsonGet(step_name=evaluate.name, property_file=report, json_path=f"regression_metrics.{metric}.value")
+    value = JsonGet(
+        step_name=evaluate.name, property_file=report, json_path=f"regression_metrics.{metric}.value"
+    )
     if metric == "r2":
         condition: Any = ConditionGreaterThanOrEqualTo(left=value, right=params.register_threshold)
         relation = "is below the minimum"

@@ -25,7 +25,10 @@ def approved_for(config: Any) -> ApprovedModel:
         version=7,
         model_data_url="s3://bucket/models/7/model.tar.gz",
         image="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
-        environment={"SAGEMAKER_PROGRAM": "serve.py", "SAGEMAKER_SUBMIT_DIRECTORY": "s3://bucket/code/abc/sourcedir.tar.gz"},
+        environment={
+            "SAGEMAKER_PROGRAM": "serve.py",
+            "SAGEMAKER_SUBMIT_DIRECTORY": "s3://bucket/code/abc/sourcedir.tar.gz",
+        },
         statistics_uri="s3://bucket/baseline/7/statistics.json",
         constraints_uri="s3://bucket/baseline/7/constraints.json",
     )
@@ -85,11 +88,19 @@ def test_training_steps_types_and_order(built_local: dict[str, BuiltPipeline]) -
     assert {steps.EVALUATE, steps.DATA_QUALITY_BASELINE, steps.TRAIN} <= refs(s[steps.REGISTER])
 
 
-def test_training_runs_the_repo_scripts_with_the_data_quality_contract(built_local: dict[str, BuiltPipeline]) -> None:
+def test_training_runs_the_repo_scripts_with_the_data_quality_contract(
+    built_local: dict[str, BuiltPipeline],
+) -> None:
     s = step_map(built_local["training"])
     baseline = s[steps.DATA_QUALITY_BASELINE]["Arguments"]["AppSpecification"]
     assert baseline["ContainerEntrypoint"] == ["python3", "/opt/ml/processing/input/code/data_quality.py"]
-    assert baseline["ContainerArguments"][:5] == ["baseline", "--input", "/opt/ml/processing/input", "--output", "/opt/ml/processing/output"]
+    assert baseline["ContainerArguments"][:5] == [
+        "baseline",
+        "--input",
+        "/opt/ml/processing/input",
+        "--output",
+        "/opt/ml/processing/output",
+    ]
     pre = s[steps.PREPROCESS]["Arguments"]
     assert pre["AppSpecification"]["ContainerArguments"][0] == "fit"
     assert pre["Environment"]["PYTHONPATH"] == steps.LIB_DIR
@@ -115,7 +126,10 @@ def test_register_arguments(built_local: dict[str, BuiltPipeline]) -> None:
     reg = step_map(built_local["training"])[steps.REGISTER]["Arguments"]
     assert reg["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
     assert reg["ModelPackageGroupName"] == "mlops-local-abalone"
-    assert reg["CustomerMetadataProperties"] == {"trained_by": "training", "enterprise_review_required": "false"}
+    assert reg["CustomerMetadataProperties"] == {
+        "trained_by": "training",
+        "enterprise_review_required": "false",
+    }
     metrics = reg["ModelMetrics"]
     assert "evaluation.json" in json.dumps(metrics["ModelQuality"]["Statistics"])
     assert "statistics.json" in json.dumps(metrics["ModelDataQuality"]["Statistics"])
@@ -146,8 +160,15 @@ def test_hpo_tuning_step(built_local: dict[str, BuiltPipeline]) -> None:
     assert cfg["ResourceLimits"] == {"MaxNumberOfTrainingJobs": 8, "MaxParallelTrainingJobs": 2}
     assert cfg["Strategy"] == "Bayesian"
     ranges = cfg["ParameterRanges"]
-    assert {r["Name"] for r in ranges["ContinuousParameterRanges"]} == {"eta", "min_child_weight", "subsample", "gamma"}
-    assert ranges["IntegerParameterRanges"] == [{"Name": "max_depth", "MinValue": "3", "MaxValue": "9", "ScalingType": "Auto"}]
+    assert {r["Name"] for r in ranges["ContinuousParameterRanges"]} == {
+        "eta",
+        "min_child_weight",
+        "subsample",
+        "gamma",
+    }
+    assert ranges["IntegerParameterRanges"] == [
+        {"Name": "max_depth", "MinValue": "3", "MaxValue": "9", "ScalingType": "Auto"}
+    ]
     eta = next(r for r in ranges["ContinuousParameterRanges"] if r["Name"] == "eta")
     assert eta["ScalingType"] == "Logarithmic"
     reg = s[steps.REGISTER]["Arguments"]
@@ -172,7 +193,9 @@ def test_inference_steps_and_model_quality(built_local: dict[str, BuiltPipeline]
     assert dq[:2] == ["check", "--input"] and "--baseline-statistics" in dq and "--baseline-constraints" in dq
     mq = s["ModelQualityCalcStep"]["Arguments"]
     assert mq["AppSpecification"]["ContainerEntrypoint"][-1].endswith("model_quality.py")
-    assert {"Get": "Parameters.ModelQualityThreshold"} in [a for a in mq["AppSpecification"]["ContainerArguments"] if isinstance(a, dict)] or "ModelQualityThreshold" in json.dumps(mq["AppSpecification"])
+    assert {"Get": "Parameters.ModelQualityThreshold"} in [
+        a for a in mq["AppSpecification"]["ContainerArguments"] if isinstance(a, dict)
+    ] or "ModelQualityThreshold" in json.dumps(mq["AppSpecification"])
     cond = s[steps.CHECK_GROUND_TRUTH]["Arguments"]["Conditions"][0]
     assert cond["Type"] == "Not" and cond["Condition"]["RightValue"] == steps.NO_GROUND_TRUTH
 
@@ -192,7 +215,9 @@ def test_inference_records_the_approved_version(built_local: dict[str, BuiltPipe
 
 @pytest.mark.parametrize("kind", ["training", "hpo", "inference"])
 def test_images_are_pinned(built_local: dict[str, BuiltPipeline], kind: str) -> None:
-    images = set(re.findall(r'"(?:ImageUri|TrainingImage|Image)": "([^"]+)"', built_local[kind].definition_json))
+    images = set(
+        re.findall(r'"(?:ImageUri|TrainingImage|Image)": "([^"]+)"', built_local[kind].definition_json)
+    )
     assert images
     for image in images:
         assert re.search(r":(1\.2-1-cpu-py3|1\.7-1)$", image), image
@@ -206,7 +231,9 @@ def test_kms_and_vpc_applied_to_every_job_when_configured(built_dev: dict[str, B
             if step["Type"] == "Processing":
                 assert args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == kms, step["Name"]
                 assert args["ProcessingOutputConfig"]["KmsKeyId"] == kms, step["Name"]
-                assert args["NetworkConfig"]["VpcConfig"]["Subnets"] == ["subnet-0123456789abcdef0"], step["Name"]
+                assert args["NetworkConfig"]["VpcConfig"]["Subnets"] == ["subnet-0123456789abcdef0"], step[
+                    "Name"
+                ]
             elif step["Type"] == "Training":
                 assert args["OutputDataConfig"]["KmsKeyId"] == kms
                 assert args["ResourceConfig"]["VolumeKmsKeyId"] == kms
@@ -233,7 +260,9 @@ def test_outputs_are_per_execution(built_local: dict[str, BuiltPipeline]) -> Non
         for step in iter_steps(built.definition["Steps"]):
             if step["Type"] == "Processing":
                 for out in step["Arguments"]["ProcessingOutputConfig"]["Outputs"]:
-                    assert "Execution.PipelineExecutionId" in json.dumps(out["S3Output"]["S3Uri"]), step["Name"]
+                    assert "Execution.PipelineExecutionId" in json.dumps(out["S3Output"]["S3Uri"]), step[
+                        "Name"
+                    ]
 
 
 def test_model_monitor_switch_uses_quality_check_steps() -> None:
@@ -248,7 +277,9 @@ def test_model_monitor_switch_uses_quality_check_steps() -> None:
 
 
 def test_validator_catches_broken_references(built_local: dict[str, BuiltPipeline]) -> None:
-    broken = json.loads(built_local["training"].definition_json.replace("Steps.PreprocessData.", "Steps.Nope."))
+    broken = json.loads(
+        built_local["training"].definition_json.replace("Steps.PreprocessData.", "Steps.Nope.")
+    )
     broken["Parameters"] = [p for p in broken["Parameters"] if p["Name"] != "InputDataUri"]
     problems = validate_definition(broken)
     assert any("refers to a step that does not exist" in p for p in problems)

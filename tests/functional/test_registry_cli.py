@@ -35,7 +35,13 @@ def register(sm: Any, status: str = "PendingManualApproval", trained_by: str = "
             ModelPackageGroupName=GROUP,
             ModelApprovalStatus=status,
             InferenceSpecification={
-                "Containers": [{"Image": "xgb:1.7-1", "ModelDataUrl": f"s3://b/{n}/model.tar.gz", "Environment": {"SAGEMAKER_PROGRAM": "serve.py"}}],
+                "Containers": [
+                    {
+                        "Image": "xgb:1.7-1",
+                        "ModelDataUrl": f"s3://b/{n}/model.tar.gz",
+                        "Environment": {"SAGEMAKER_PROGRAM": "serve.py"},
+                    }
+                ],
                 "SupportedContentTypes": ["text/csv"],
                 "SupportedResponseMIMETypes": ["text/csv"],
             },
@@ -107,7 +113,9 @@ def test_cli_models_list_approve_reject(sm: Any, capsys: pytest.CaptureFixture[s
     assert [line.split()[:2] for line in out] == [["2", "Rejected"], ["1", "Approved"]]
 
 
-def test_cli_upsert_without_approved_version_says_what_to_do(sm: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_upsert_without_approved_version_says_what_to_do(
+    sm: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="mlops-local-bucket")
     assert main(["pipelines", "upsert"]) == EXIT_NO_APPROVED_MODEL
     captured = capsys.readouterr()
@@ -118,7 +126,9 @@ def test_cli_upsert_without_approved_version_says_what_to_do(sm: Any, capsys: py
     assert "Traceback" not in captured.err
 
 
-def test_cli_upsert_records_the_approved_version_and_updates(sm: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_upsert_records_the_approved_version_and_updates(
+    sm: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="mlops-local-bucket")
     arn = register(sm, "Approved")
@@ -141,7 +151,9 @@ def test_cli_start_and_status(sm: Any, capsys: pytest.CaptureFixture[str]) -> No
     main(["pipelines", "upsert", "--only", "training"])
     capsys.readouterr()
     assert main(["pipelines", "start", "training", "--param", "InputDataUri=s3://b/k.csv"]) == 0
-    assert capsys.readouterr().out.startswith("arn:aws:sagemaker:us-east-1:123456789012:pipeline/mlops-local-training/execution/")
+    assert capsys.readouterr().out.startswith(
+        "arn:aws:sagemaker:us-east-1:123456789012:pipeline/mlops-local-training/execution/"
+    )
     assert main(["pipelines", "status"]) == 0
     out = capsys.readouterr().out
     assert "mlops-local-training " in out and "NotCreated" in out

@@ -80,7 +80,11 @@ def test_override_values_are_coerced_to_the_declared_type() -> None:
     config = load_config(
         "local",
         environ={},
-        overrides={"recreate_pipelines": "true", "model_quality_threshold": "2.5", "email_recipient": "a@b.io,c@d.io"},
+        overrides={
+            "recreate_pipelines": "true",
+            "model_quality_threshold": "2.5",
+            "email_recipient": "a@b.io,c@d.io",
+        },
     )
     assert config.env.recreate_pipelines is True
     assert config.env.model_quality_threshold == 2.5
@@ -112,10 +116,22 @@ def test_wrong_type_bool(env_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("model_quality_threshold = 3.0", "model_quality_threshold = -1", "model_quality_threshold -1.0 is impossible"),
-        ('bucket_name         = "mlops-local-bucket"', 'bucket_name         = "My_Bucket"', "not a valid S3 bucket"),
+        (
+            "model_quality_threshold = 3.0",
+            "model_quality_threshold = -1",
+            "model_quality_threshold -1.0 is impossible",
+        ),
+        (
+            'bucket_name         = "mlops-local-bucket"',
+            'bucket_name         = "My_Bucket"',
+            "not a valid S3 bucket",
+        ),
         ('bucket_inf_prefix   = "abalone/inference"', 'bucket_inf_prefix   = "abalone/training"', "overlaps"),
-        ('role_arn  = "arn:aws:iam::123456789012:role/', 'role_arn  = "arn:aws:iam::12:role/', "not an IAM role ARN"),
+        (
+            'role_arn  = "arn:aws:iam::123456789012:role/',
+            'role_arn  = "arn:aws:iam::12:role/',
+            "not an IAM role ARN",
+        ),
         ('["data-scientist@example.com"]', '["not-an-email"]', "not an e-mail address"),
         ('kms_key   = ""', 'kms_key   = "my-key"', "not a KMS key ARN"),
         ('subnet_id = ""', 'subnet_id = "subnet-0123456789abcdef0"', "sg_id is set without the other"),
@@ -165,9 +181,17 @@ def test_pipelines_yaml_errors_name_the_key(tmp_path: Path) -> None:
     broken.write_text(PIPELINES_YAML.read_text().replace("max_parallel_jobs: 2", "max_parallel_jobs: 20"))
     with pytest.raises(ConfigError, match=r"pipelines.yaml: hpo.max_parallel_jobs is 20 with max_jobs 8"):
         load_config("local", environ={}, pipelines_file=broken)
-    broken.write_text(PIPELINES_YAML.read_text().replace("max_depth: {type: integer, min: 3, max: 9}", "max_depth: {type: integer, min: 9, max: 3}"))
+    broken.write_text(
+        PIPELINES_YAML.read_text().replace(
+            "max_depth: {type: integer, min: 3, max: 9}", "max_depth: {type: integer, min: 9, max: 3}"
+        )
+    )
     with pytest.raises(ConfigError, match=r"hpo.ranges.max_depth.max min 9.0 is not below max 3.0"):
         load_config("local", environ={}, pipelines_file=broken)
-    broken.write_text(PIPELINES_YAML.read_text().replace("instance_type: ml.m5.xlarge", "instance_type: m5.xlarge", 1))
-    with pytest.raises(ConfigError, match="processing.instance_type 'm5.xlarge' is not a SageMaker instance type"):
+    broken.write_text(
+        PIPELINES_YAML.read_text().replace("instance_type: ml.m5.xlarge", "instance_type: m5.xlarge", 1)
+    )
+    with pytest.raises(
+        ConfigError, match="processing.instance_type 'm5.xlarge' is not a SageMaker instance type"
+    ):
         load_config("local", environ={}, pipelines_file=broken)

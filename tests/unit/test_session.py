@@ -18,4 +18,6 @@ def test_session_opts_out_of_telemetry_and_validates_config_once() -> None:
     assert session.sagemaker_config == SDK_CONFIG
     validate = sdk_utils.validate_sagemaker_config
     assert getattr(validate, "_validated_once", False), "sagemaker.utils.validate_sagemaker_config moved"
-    assert sdk_utils.get_sagemaker_config_value(session, "SageMaker.PythonSDK.Modules.TelemetryOptOut") is True
+    assert (
+        sdk_utils.get_sagemaker_config_value(session, "SageMaker.PythonSDK.Modules.TelemetryOptOut") is True
+    )
