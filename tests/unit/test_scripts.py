@@ -41,7 +41,8 @@ def test_script_is_python_38_compatible(path: Path) -> None:
     source = path.read_text()
     ast.parse(source, filename=str(path), feature_version=(3, 8))
     assert "from __future__ import annotations" in source
-    assert not NEWER_THAN_38.findall(source)
+    code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())  # comments may name them
+    assert not NEWER_THAN_38.findall(code)
 
 
 @pytest.mark.parametrize("path", SCRIPTS, ids=lambda path: path.name)
