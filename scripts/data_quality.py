@@ -1502,14 +1502,19 @@ def check_table(
                     f"Number of columns in baseline constraints: {len(features)}",
                 )
             total = feature.num_present + feature.num_missing
-            outcome.features.append(
-                {
-                    "name": feature.name,
-                    "status": "missing",
-                    "baseline_type": feature.inferred_type,
-                    "baseline_missing_rate": feature.num_missing / total if total else None,
-                }
-            )
+            missing: Dict[str, Any] = {
+                "name": feature.name,
+                "status": "missing",
+                "baseline_type": feature.inferred_type,
+                "baseline_missing_rate": feature.num_missing / total if total else None,
+            }
+            if feature.cdf is not None:
+                missing["baseline_hist"] = feature.cdf.plot_histogram()
+            elif feature.categories:
+                missing["baseline_categories"] = sorted(
+                    feature.categories.items(), key=lambda kv: (-kv[1], kv[0])
+                )[:20]
+            outcome.features.append(missing)
             continue
         detail, metric = _check_feature(
             feature,

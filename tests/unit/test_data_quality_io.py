@@ -1,0 +1,386 @@
+"""data_quality.py at its edges: the command line, bad inputs, atomic outputs, CSV engines, reports."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import data_quality as dq
+import dq_report
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.unit.test_data_quality import abalone_frame, load, validate, write_csv
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+MY_SCRIPTS = ("data_quality.py", "dq_report.py")
+
+
+# ------------------------------------------------------------------------------- container Python
+
+
+@pytest.mark.parametrize("name", MY_SCRIPTS)
+def test_scripts_parse_as_python_3_8(name: str) -> None:
+    source = (SCRIPTS / name).read_text()
+    ast.parse(source, feature_version=(3, 8))
+    assert "removeprefix" not in source and "removesuffix" not in source
+    assert "from __future__ import annotations" in source
+
+
+@pytest.mark.parametrize("name", MY_SCRIPTS)
+def test_scripts_import_only_stdlib_and_numpy_unconditionally(name: str) -> None:
+    tree = ast.parse((SCRIPTS / name).read_text())
+    top_level = set()
+    for node in tree.body:  # imports inside try/except are the optional ones
+        if isinstance(node, ast.Import):
+            top_level.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            top_level.add(node.module.split(".")[0])
+    third_party = top_level - set(sys.stdlib_module_names) - {"__future__"}
+    assert third_party == {"numpy"}
+
+
+def test_runs_without_pyarrow(tmp_path: Path) -> None:
+    """The SKLearn container may lack pyarrow: the pandas engine takes over, same results."""
+    source = write_csv(abalone_frame(300), tmp_path / "in" / "data.csv")
+    code = (
+        "import runpy, sys; sys.modules['pyarrow'] = None; "
+        f"sys.argv = ['data_quality.py', 'baseline', '--input', {str(source.parent)!r}, "
+        f"'--output', {str(tmp_path / 'out')!r}, '--header', '--no-report']; "
+        f"runpy.run_path({str(SCRIPTS / 'data_quality.py')!r}, run_name='__main__')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    dq.run_baseline(str(source), str(tmp_path / "arrow"), header=True, report=False, engine="arrow")
+    assert load(tmp_path / "out", "statistics.json") == load(tmp_path / "arrow", "statistics.json")
+
+
+# ------------------------------------------------------------------------------------ command line
+
+
+def test_command_line_contract(tmp_path: Path) -> None:
+    """The exact command lines the pipeline runs, with inputs laid out as processing inputs deliver them."""
+    training = write_csv(abalone_frame(), tmp_path / "opt" / "input" / "training-data.csv")
+    script = str(SCRIPTS / "data_quality.py")
+    baseline_out = tmp_path / "opt" / "baseline-output"
+    done = subprocess.run(
+        [
+            sys.executable,
+            script,
+            "baseline",
+            "--input",
+            str(training.parent),
+            "--output",
+            str(baseline_out),
+            "--header",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(os.listdir(baseline_out)) == ["constraints.json", "report.html", "statistics.json"]
+    # The check's processing inputs: one directory per baseline file.
+    stats_dir, constraints_dir = tmp_path / "baseline" / "statistics", tmp_path / "baseline" / "constraints"
+    stats_dir.mkdir(parents=True)
+    constraints_dir.mkdir(parents=True)
+    (stats_dir / "statistics.json").write_bytes((baseline_out / "statistics.json").read_bytes())
+    (constraints_dir / "constraints.json").write_bytes((baseline_out / "constraints.json").read_bytes())
+    current = abalone_frame(seed=2)
+    current["length"] += 0.1
+    batch = write_csv(current, tmp_path / "opt" / "check-input" / "inference-data.csv")
+    check_out = tmp_path / "opt" / "check-output"
+    done = subprocess.run(
+        [
+            sys.executable,
+            script,
+            "check",
+            "--input",
+            str(batch.parent),
+            "--baseline-statistics",
+            str(stats_dir),
+            "--baseline-constraints",
+            str(constraints_dir),
+            "--output",
+            str(check_out),
+            "--header",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr  # violations notify; they do not fail the step
+    assert "1 violations (baseline_drift_check: 1)" in done.stdout
+    assert sorted(os.listdir(check_out)) == [
+        "constraint_violations.json",
+        "drift_metrics.json",
+        "report.html",
+        "statistics.json",
+        "summary.json",
+    ]
+    assert load(check_out, "summary.json")["violations_by_type"]["baseline_drift_check"] == 1
+
+
+def test_fail_on_violations_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = write_csv(abalone_frame(), tmp_path / "train.csv")
+    assert (
+        dq.main(
+            ["baseline", "--input", str(source), "--output", str(tmp_path / "b"), "--header", "--no-report"]
+        )
+        == 0
+    )
+    batch = write_csv(abalone_frame().drop(columns=["sex"]), tmp_path / "batch.csv")
+    args = ["check", "--input", str(batch), "--baseline-statistics", str(tmp_path / "b" / "statistics.json")]
+    args += [
+        "--baseline-constraints",
+        str(tmp_path / "b"),
+        "--output",
+        str(tmp_path / "c"),
+        "--header",
+        "--no-report",
+    ]
+    assert dq.main(args) == 0
+    assert dq.main([*args, "--fail-on-violations"]) == 3
+    clean = write_csv(abalone_frame(), tmp_path / "clean.csv")
+    assert dq.main([*args[:2], str(clean), *args[3:], "--fail-on-violations"]) == 0
+    capsys.readouterr()
+
+
+def test_defaults_are_the_container_paths() -> None:
+    args = dq.build_parser().parse_args(["check"])
+    assert args.input == "/opt/ml/processing/input"
+    assert args.output == "/opt/ml/processing/output"
+    assert args.baseline_statistics == "/opt/ml/processing/baseline/statistics"
+    assert args.baseline_constraints == "/opt/ml/processing/baseline/constraints"
+    assert args.header is False and args.fail_on_violations is False
+
+
+# --------------------------------------------------------------------------------------- bad input
+
+BAD_INPUTS = [
+    ("empty file", "", "the input file is empty", None),
+    ("only a header", "a,b,c\n", "the input file has no data rows (only a header)", None),
+    (
+        "ragged: too many fields",
+        "a,b,c\n1,2,3\n4,5,6\n7,8,9,10\n",
+        "ragged row: 4 fields where the header has 3",
+        "row 4",
+    ),
+    (
+        "ragged: too few fields",
+        "a,b,c\n1,2,3\n4,5\n7,8,9\n",
+        "ragged row: 2 fields where the header has 3",
+        "row 3",
+    ),
+    (
+        "unparsable number",
+        "a,b,c\n1,2,3\n4,x5,6\n7,8,9\n10,11,12\n",
+        "unparsable number 'x5' in a numeric column",
+        "row 3 / column b",
+    ),
+    ("column entirely missing", "a,b,c\n1,,3\n4,,6\n", "the column has no values at all", "column b"),
+    ("infinite value", "a,b,c\n1,2,3\n4,inf,6\n", "infinite value inf", "row 3 / column b"),
+    ("duplicate names", "a,b,a\n1,2,3\n", "column name 'a' appears twice in the header", "row 1 / column a"),
+    ("unnamed column", "a,,c\n1,2,3\n", "header column 2 has no name", "row 1"),
+]
+
+
+@pytest.mark.parametrize("engine", ["arrow", "pandas"])
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_is_one_clear_line_and_leaves_no_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], engine: str, case: tuple[str, str, str, str | None]
+) -> None:
+    label, content, what, where = case
+    source = tmp_path / "in.csv"
+    source.write_text(content)
+    out = tmp_path / "out"
+    code = dq.main(
+        ["baseline", "--input", str(source), "--output", str(out), "--header", "--csv-engine", engine]
+    )
+    err = capsys.readouterr().err
+    assert code == 2, label
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"ERROR: {what} ({source}")
+    assert where is None or f"{source}, {where})" in lines[0]
+    assert ". Fix: " in lines[0]
+    assert not out.exists()
+
+
+def test_headerless_file_read_with_header_hint(tmp_path: Path) -> None:
+    source = write_csv(abalone_frame(50), tmp_path / "in.csv", header=True)
+    with pytest.raises(dq.InputDataError, match="if row 1 is a header, pass --header"):
+        dq.run_baseline(str(source), str(tmp_path / "out"), header=False, report=False)
+
+
+def test_baseline_file_that_is_not_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = write_csv(abalone_frame(50), tmp_path / "in.csv")
+    broken = tmp_path / "statistics.json"
+    broken.write_text('{"version": 0,\n "features": [\n')
+    good = tmp_path / "constraints.json"
+    good.write_text(json.dumps({"version": 0, "features": []}))
+    args = [
+        "check",
+        "--input",
+        str(source),
+        "--baseline-statistics",
+        str(broken),
+        "--baseline-constraints",
+        str(good),
+    ]
+    assert dq.main([*args, "--output", str(tmp_path / "out"), "--header"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ERROR: baseline statistics is not valid JSON: Expecting value at line 3, column 1")
+    assert f"({broken})" in err and "Fix: " in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("layout", "message"),
+    [
+        (
+            {"a.csv": "x\n1\n", "b.csv": "x\n2\n"},
+            "expected exactly one CSV file in the input directory, found a.csv, b.csv",
+        ),
+        ({}, "expected exactly one CSV file in the input directory, found nothing"),
+    ],
+)
+def test_input_directory_must_hold_one_csv(tmp_path: Path, layout: dict[str, str], message: str) -> None:
+    for name, text in layout.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(dq.InputNotFoundError, match=message):
+        dq.resolve_input_csv(str(tmp_path))
+
+
+def test_input_directory_resolution(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text("{}")
+    (tmp_path / "data.csv").write_text("x\n1\n")
+    assert dq.resolve_input_csv(str(tmp_path)) == str(tmp_path / "data.csv")
+    only = tmp_path / "only"
+    only.mkdir()
+    (only / "part-0.csv.out").write_text("1\n")  # a batch-transform output name
+    assert dq.resolve_input_csv(str(only)) == str(only / "part-0.csv.out")
+    with pytest.raises(dq.InputNotFoundError, match="input does not exist"):
+        dq.resolve_input_csv(str(tmp_path / "nope"))
+    with pytest.raises(dq.BaselineFileError, match=r"baseline file statistics\.json not found"):
+        dq.resolve_baseline_file(str(only), "statistics.json")
+
+
+# ---------------------------------------------------------------------------------- atomic outputs
+
+
+def test_failed_run_keeps_previous_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "statistics.json").write_text("previous")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n3\n")
+    assert dq.main(["baseline", "--input", str(bad), "--output", str(out), "--header"]) == 2
+    capsys.readouterr()
+    assert os.listdir(out) == ["statistics.json"]
+    assert (out / "statistics.json").read_text() == "previous"
+
+
+def test_failure_while_writing_leaves_nothing_half_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "constraints.json").write_text("previous")
+    source = write_csv(abalone_frame(50), tmp_path / "in.csv")
+
+    def broken(payload: object, path: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(dq_report, "write_baseline_report", broken)
+    with pytest.raises(OSError, match="No space left"):
+        dq.run_baseline(str(source), str(out), header=True)
+    assert os.listdir(out) == ["constraints.json"]  # no statistics.json, no temporary directory
+    assert (out / "constraints.json").read_text() == "previous"
+    monkeypatch.undo()
+    dq.run_baseline(str(source), str(out), header=True)
+    assert sorted(os.listdir(out)) == ["constraints.json", "report.html", "statistics.json"]
+    validate(load(out, "constraints.json"), "constraints")
+
+
+# ------------------------------------------------------------------------------------- CSV engines
+
+
+def messy_frame() -> pd.DataFrame:
+    frame = abalone_frame(120)
+    frame["rings"] = frame["rings"].astype("Int64")
+    frame.loc[3:5, "rings"] = pd.NA  # integers with gaps stay Integral
+    frame.loc[7, "sex"] = None
+    frame.loc[9, "length"] = np.nan
+    return frame
+
+
+def test_engines_agree(tmp_path: Path) -> None:
+    source = write_csv(messy_frame(), tmp_path / "in.csv")
+    results = {}
+    for engine in ("arrow", "pandas"):
+        table = dq.read_csv(str(source), True, engine)
+        results[engine] = dq.build_baseline(table)[:2]
+    assert results["arrow"] == results["pandas"]
+    types = {f["name"]: f["inferred_type"] for f in results["arrow"][0]["features"]}
+    assert types["rings"] == "Integral"
+
+
+def test_quoted_fields_and_blank_values(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text('name,x\n"a, b",1\n"c",NA\n"d",\n')
+    for engine in ("arrow", "pandas"):
+        profile = dq.profile_column(dq.read_csv(str(source), True, engine).columns[1], 3)
+        assert (profile.num_present, profile.num_missing) == (1, 2), engine
+    short = tmp_path / "short.csv"
+    short.write_text('name,x\n"a, b",1\n"c"\n')
+    with pytest.raises(dq.InputDataError, match="ragged row: 1 fields"):
+        dq.read_csv(str(short), True, "pandas")
+
+
+# ------------------------------------------------------------------------------------------ reports
+
+
+def test_reports_are_self_contained_pages_with_charts(tmp_path: Path) -> None:
+    source = write_csv(abalone_frame(), tmp_path / "in.csv")
+    dq.run_baseline(str(source), str(tmp_path / "b"), header=True)
+    drifted = abalone_frame(seed=4).assign(length=lambda f: f["length"] + 0.1).drop(columns=["sex"])
+    batch = write_csv(drifted, tmp_path / "batch.csv")
+    dq.run_check(str(batch), str(tmp_path / "b"), str(tmp_path / "b"), str(tmp_path / "c"), header=True)
+    baseline_page = (tmp_path / "b" / "report.html").read_text()
+    check_page = (tmp_path / "c" / "report.html").read_text()
+    for page in (baseline_page, check_page):
+        assert page.startswith("<!doctype html>") and "<svg" in page
+        assert "<script" not in page and "<link" not in page and "src=" not in page
+        assert "shell_weight" in page
+    assert check_page.count("<svg") == 9  # one chart per column
+    assert "baseline_drift_check" in check_page and "missing_column_check" in check_page
+    assert "Baseline drift distance" in check_page
+    assert "2 violations" in check_page
+
+
+def test_model_quality_report(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    truth = rng.integers(1, 30, 5000).astype(float)
+    predicted = truth + rng.normal(0, 2, 5000)
+    layout = {
+        "regression_metrics": {"rmse": {"value": 2.01, "standard_deviation": 0.02}, "r2": {"value": 0.8}}
+    }
+    out = tmp_path / "reports" / "model_quality.html"
+    assert dq_report.model_quality_report(predicted, truth, layout, str(out)) == str(out)
+    page = out.read_text()
+    assert page.count("<svg") == 3 and "Predicted vs actual" in page and "Residual" in page
+    assert "rmse" in page and "2.01" in page and "0.02" in page
+    assert os.listdir(out.parent) == ["model_quality.html"]
+    flat = tmp_path / "flat.html"
+    dq_report.model_quality_report([1.0, 2.0], [1.5, 2.5], {"mae": 0.5, "mse": 0.25}, str(flat))
+    assert "mae" in flat.read_text()
+    with pytest.raises(ValueError, match="2 predictions but 1 ground-truth values"):
+        dq_report.model_quality_report([1.0, 2.0], [1.0], {}, str(flat))
