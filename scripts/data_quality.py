@@ -81,6 +81,9 @@ try:  # fast CSV reading; absent from some SageMaker framework containers
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
+
+    if int(pa.__version__.split(".")[0]) < 6:  # no invalid_row_handler before 6.0: use pandas
+        raise ImportError(f"pyarrow {pa.__version__} is too old")
 except ImportError:  # pragma: no cover - exercised by forcing the pandas engine in tests
     pa = None
     pc = None
@@ -403,12 +406,25 @@ def _read_with_arrow(path: str, header: bool) -> Table:
         bad = invalid_rows[0]
         raise _ragged_error(path, bad.actual_columns, bad.expected_columns, _locate_line(path, bad.text))
     names = list(arrow_table.column_names) if header else _headerless_names(arrow_table.num_columns)
-    columns = []
-    for name, chunked in zip(names, arrow_table.columns):
-        columns.append(_arrow_column(name, chunked))
     n_rows = arrow_table.num_rows
+    arrow_columns = arrow_table.columns
     del arrow_table
+    # The reader's raw blocks are freed but kept by the allocator (≈ the file size): give them back, and
+    # drop each Arrow column once it is converted, so the peak stays near one copy of the data.
+    _release_arrow_memory()
+    columns = []
+    for index, name in enumerate(names):
+        chunked, arrow_columns[index] = arrow_columns[index], None
+        columns.append(_arrow_column(name, chunked))
+        del chunked
+        _release_arrow_memory()
     return Table(path, header, columns, n_rows)
+
+
+def _release_arrow_memory() -> None:
+    release = getattr(pa.default_memory_pool(), "release_unused", None)  # pyarrow >= 9
+    if release is not None:
+        release()
 
 
 def _arrow_header_names(path: str, header: bool) -> List[str]:
@@ -420,11 +436,7 @@ def _arrow_header_names(path: str, header: bool) -> List[str]:
 def _arrow_column(name: str, chunked: Any) -> Column:
     kind = chunked.type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        combined = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
-        numbers = combined.to_numpy(zero_copy_only=False)
-        if numbers.dtype != np.float64:
-            numbers = numbers.astype(np.float64)
-        return Column(name, numbers, pa.types.is_integer(kind), None)
+        return Column(name, _arrow_float64(chunked), pa.types.is_integer(kind), None)
     if pa.types.is_null(kind):
         return Column(name, np.full(len(chunked), np.nan), False, None)
     if pa.types.is_boolean(kind):
@@ -432,6 +444,31 @@ def _arrow_column(name: str, chunked: Any) -> Column:
     elif not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         chunked = pc.cast(chunked, pa.string())  # timestamps etc.: keep the text
     return Column(name, None, False, chunked)
+
+
+def _arrow_float64(chunked: Any) -> np.ndarray:
+    """A numeric Arrow column as float64 with NaN for nulls, straight from the Arrow buffers.
+
+    (``to_numpy(zero_copy_only=False)`` would do, but it makes pyarrow import pandas, ~0.4 s.)
+    """
+    out = np.empty(len(chunked), dtype=np.float64)
+    position = 0
+    for original in chunked.chunks:
+        size = len(original)
+        if size == 0:
+            continue
+        chunk = original
+        if not (pa.types.is_int64(chunk.type) or pa.types.is_float64(chunk.type)):
+            chunk = pc.cast(chunk, pa.float64())
+        dtype = np.int64 if pa.types.is_int64(chunk.type) else np.float64
+        validity, data = chunk.buffers()[:2]
+        target = out[position : position + size]
+        target[:] = np.frombuffer(data, dtype=dtype, count=chunk.offset + size)[chunk.offset :]
+        if chunk.null_count:
+            bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+            target[bits[chunk.offset : chunk.offset + size] == 0] = np.nan
+        position += size
+    return out
 
 
 def _locate_line(path: str, text: Optional[str]) -> Optional[int]:
@@ -521,53 +558,70 @@ def _pandas_column(name: str, series: Any, legacy: bool) -> Column:
             integral = bool(present.size) and bool(np.all(present == np.floor(present)))
         return Column(name, numbers, integral, None)
     values = series.astype(object)
-    values = values.where(series.notna(), None)
+    values = values.where(series.notna(), None)  # the C parser leaves text columns as str objects
     if values.isna().all():
         return Column(name, np.full(len(values), np.nan), False, None)
-    return Column(name, None, False, values.map(lambda v: v if v is None else str(v)))
+    return Column(name, None, False, values)
 
 
-def _find_short_row(path: str, expected: int) -> Optional[Tuple[int, int]]:
-    """(line, fields) of the first non-blank line with fewer than ``expected`` fields, or None.
+def _find_short_row(path: str, expected: int, block_size: int = 32 << 20) -> Optional[Tuple[int, int]]:
+    """(line, fields) of the first non-blank record with fewer than ``expected`` fields, or None.
 
-    pandas pads short rows with missing values silently; a vectorised newline/comma count finds them
-    (the csv module takes over when the file quotes anything).
+    pandas pads short rows with missing values silently. This counts fields with numpy: a comma or a
+    newline separates only outside double quotes, i.e. where the number of quotes before it is even.
     """
-    block_size = 32 << 20
-    line_base = 0
+    quotes_before = 0  # quotes in the blocks already processed (their parity carries over)
+    lines_before = 0
     carry = b""
     with open(path, "rb") as fh:
         while True:
             chunk = fh.read(block_size)
             data = carry + chunk
+            raw = np.frombuffer(data, dtype=np.uint8)
+            quotes = np.flatnonzero(raw == 34)
+            newlines = np.flatnonzero(raw == 10)
+            ends = newlines[_outside_quotes(newlines, quotes, quotes_before)]
             if chunk:
-                cut = data.rfind(b"\n")
-                if cut < 0:
+                if ends.size == 0:  # no complete record yet
                     carry = data
                     continue
-                lines, carry = data[: cut + 1], data[cut + 1 :]
+                cut = int(ends[-1]) + 1
             else:
-                lines, carry = data, b""
-            if b'"' in lines:
-                return _find_short_row_csv(path, expected)
-            found, count = _short_row_in_block(lines, expected)
+                cut = raw.size
+                if cut and raw[-1] != 10:
+                    ends = np.append(ends, cut)
+            found = _short_record(raw[:cut], ends, quotes, quotes_before, expected)
             if found is not None:
-                return line_base + found, count
-            line_base += lines.count(b"\n")
+                index, fields = found
+                return lines_before + int(np.searchsorted(newlines, index)) + 1, fields
+            quotes_before += int(np.searchsorted(quotes, cut))
+            lines_before += int(np.searchsorted(newlines, cut))
+            carry = data[cut:]
             if not chunk:
                 return None
 
 
-def _short_row_in_block(block: bytes, expected: int) -> Tuple[Optional[int], int]:
-    if not block:
-        return None, 0
-    raw = np.frombuffer(block, dtype=np.uint8)
-    ends = np.flatnonzero(raw == 10)
-    if raw[-1] != 10:
-        ends = np.append(ends, raw.size)
+def _outside_quotes(positions: np.ndarray, quotes: np.ndarray, quotes_before: int) -> np.ndarray:
+    """Mask of the (sorted) byte positions preceded by an even number of double quotes."""
+    outside = np.empty(positions.size, dtype=bool)
+    # Past the last quote the parity is constant (the usual case: only the header is quoted).
+    tail = int(np.searchsorted(positions, quotes[-1])) if quotes.size else 0
+    outside[tail:] = (quotes.size + quotes_before) % 2 == 0
+    if tail:
+        outside[:tail] = (np.searchsorted(quotes, positions[:tail]) + quotes_before) % 2 == 0
+    return outside
+
+
+def _short_record(
+    raw: np.ndarray, ends: np.ndarray, quotes: np.ndarray, quotes_before: int, expected: int
+) -> Optional[Tuple[int, int]]:
+    """(byte offset, fields) of the first short record among those ending at ``ends``."""
+    if ends.size == 0:
+        return None
     starts = np.concatenate(([0], ends[:-1] + 1))
     commas = np.flatnonzero(raw == 44)
-    fields = np.searchsorted(commas, ends) - np.searchsorted(commas, starts) + 1
+    separators = commas[_outside_quotes(commas, quotes, quotes_before)]
+    fields = np.searchsorted(separators, ends) - np.searchsorted(separators, starts) + 1
     lengths = ends - starts
     carriage = np.zeros(ends.size, dtype=bool)
     nonempty = lengths > 0
@@ -575,17 +629,8 @@ def _short_row_in_block(block: bytes, expected: int) -> Tuple[Optional[int], int
     blank = (lengths - carriage) <= 0
     bad = np.flatnonzero(~blank & (fields < expected))
     if bad.size == 0:
-        return None, 0
-    return int(bad[0]) + 1, int(fields[bad[0]])
-
-
-def _find_short_row_csv(path: str, expected: int) -> Optional[Tuple[int, int]]:
-    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
-        reader = csv.reader(fh)
-        for row in reader:
-            if row and len(row) < expected:
-                return reader.line_num, len(row)
-    return None
+        return None
+    return int(starts[bad[0]]), int(fields[bad[0]])
 
 
 # ------------------------------------------------------------------------------- string column helpers
@@ -606,7 +651,9 @@ def _string_value_counts(strings: Any) -> Tuple[List[str], np.ndarray]:
     if _is_arrow(strings):
         counted = pc.value_counts(strings.drop_null())
         values = counted.field("values").to_pylist()
-        counts = counted.field("counts").to_numpy().astype(np.int64)
+        field = counted.field("counts")  # int64, no nulls; read the buffer (to_numpy imports pandas)
+        counts = np.frombuffer(field.buffers()[1], dtype=np.int64, count=field.offset + len(field))
+        counts = counts[field.offset :].copy()
     else:
         series = strings.dropna().value_counts(sort=False)
         values = [str(v) for v in series.index]
@@ -634,11 +681,17 @@ def _string_numbers(strings: Any, non_numeric: Sequence[str]) -> np.ndarray:
         if non_numeric:
             bad = pc.is_in(text, value_set=pa.array(list(non_numeric), type=pa.string()))
             text = pc.if_else(bad, pa.scalar(None, type=pa.string()), text)
-        text = pc.utf8_trim_whitespace(text)
-        numbers = pc.cast(text, pa.float64())
-        if isinstance(numbers, pa.ChunkedArray):
-            numbers = numbers.combine_chunks()
-        return np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=np.float64)
+        try:
+            numbers = pc.cast(pc.utf8_trim_whitespace(text), pa.float64())
+        except pa.ArrowInvalid:  # a token our patterns accept but Arrow does not: parse in Python
+            skip = set(non_numeric)
+            return np.array(
+                [float(v) if v is not None and v not in skip else np.nan for v in strings.to_pylist()],
+                dtype=np.float64,
+            )
+        return _arrow_float64(
+            numbers if isinstance(numbers, pa.ChunkedArray) else pa.chunked_array([numbers])
+        )
     import pandas as pd
 
     cleaned = strings.where(~strings.isin(list(non_numeric)), None) if non_numeric else strings
@@ -697,9 +750,6 @@ class NumericSummary:
         self.hi = 0.0
         self.counts = np.zeros(0, dtype=np.int64)
 
-    def edges(self) -> np.ndarray:
-        return np.linspace(self.lo, self.hi, self.counts.size + 1)
-
     def representatives(self) -> np.ndarray:
         """One value per fine bin: the integer itself on a unit grid, the bin midpoint otherwise."""
         nb = self.counts.size
@@ -754,16 +804,28 @@ def grid_for(minimum: float, maximum: float, integral: bool) -> Tuple[float, flo
 
 
 def bin_counts(
-    values: np.ndarray, lo: float, hi: float, bins: int, work: Optional[np.ndarray] = None
+    values: np.ndarray,
+    lo: float,
+    hi: float,
+    bins: int,
+    work: Optional[np.ndarray] = None,
+    *,
+    inside: bool = False,
 ) -> np.ndarray:
-    """Counts of ``values`` in ``bins`` equal bins over [lo, hi]; values outside land in the end bins."""
+    """Counts of ``values`` in ``bins`` equal bins over [lo, hi]; values outside land in the end bins.
+
+    ``inside=True`` promises lo <= values <= hi (a column's own range), which saves the clipping pass.
+    """
     if bins == 1 or hi <= lo:
         return np.array([values.size], dtype=np.int64)
     buffer = work if work is not None and work.shape == values.shape else np.empty_like(values)
     np.subtract(values, lo, out=buffer)
     np.multiply(buffer, bins / (hi - lo), out=buffer)
-    np.clip(buffer, 0, bins - 1, out=buffer)
-    return np.bincount(buffer.astype(np.intp), minlength=bins).astype(np.int64)
+    if not inside:
+        np.clip(buffer, 0, bins - 1, out=buffer)
+    counts = np.bincount(buffer.astype(np.intp), minlength=bins + 1).astype(np.int64)
+    counts[bins - 1] += counts[bins:].sum()  # the maximum itself (and rounding just above it)
+    return counts[:bins]
 
 
 def summarize_numbers(values: np.ndarray, integral: bool) -> NumericSummary:
@@ -788,7 +850,7 @@ def summarize_numbers(values: np.ndarray, integral: bool) -> NumericSummary:
     work = np.subtract(present, summary.mean)
     summary.std = math.sqrt(max(float(np.dot(work, work)) / present.size, 0.0))
     summary.lo, summary.hi, bins = grid_for(summary.min, summary.max, integral)
-    summary.counts = bin_counts(present, summary.lo, summary.hi, bins, work)
+    summary.counts = bin_counts(present, summary.lo, summary.hi, bins, work, inside=True)
     return summary
 
 
@@ -1667,7 +1729,12 @@ class _FeatureCheck:
         if numbers is None and profile.num_present:  # text column now: parse what parses
             strings = table_column(self.table, feature.name).strings
             numbers = _string_numbers(strings, profile.non_numeric_values)
-        present = numbers[~np.isnan(numbers)] if numbers is not None else np.zeros(0)
+        if numbers is None:
+            present = np.zeros(0)
+        elif numbers is profile.numbers and profile.num_missing == 0 and profile.non_finite == 0:
+            present = numbers  # nothing missing, nothing infinite: no copy
+        else:
+            present = numbers[~np.isnan(numbers)]
         self._data_type(present)
         if feature.is_non_negative and present.size:
             negatives = int(np.count_nonzero(present < 0))
@@ -2031,6 +2098,23 @@ def run_check(
 # ----------------------------------------------------------------------------------------------- CLI
 
 
+def _fraction(text: str) -> float:
+    value = _non_negative(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction between 0 and 1")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text} is not a non-negative number")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="data_quality.py",
@@ -2065,18 +2149,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common(baseline)
     baseline.add_argument(
-        "--comparison-threshold", type=float, default=0.1, help="numeric drift threshold (default 0.1)"
+        "--comparison-threshold",
+        type=_non_negative,
+        default=0.1,
+        help="numeric drift threshold (default 0.1)",
     )
     baseline.add_argument("--comparison-method", choices=COMPARISON_METHODS, default="Robust")
-    baseline.add_argument("--categorical-comparison-threshold", type=float, default=0.1)
+    baseline.add_argument("--categorical-comparison-threshold", type=_non_negative, default=0.1)
     baseline.add_argument(
         "--categorical-drift-method", choices=CATEGORICAL_DRIFT_METHODS, default="LInfinity"
     )
     baseline.add_argument(
-        "--datatype-check-threshold", type=float, default=1.0, help="required type match (default 1.0)"
+        "--datatype-check-threshold", type=_fraction, default=1.0, help="required type match (default 1.0)"
     )
     baseline.add_argument(
-        "--domain-content-threshold", type=float, default=1.0, help="required domain match (default 1.0)"
+        "--domain-content-threshold", type=_fraction, default=1.0, help="required domain match (default 1.0)"
     )
 
     check = commands.add_parser("check", help="check a dataset against a baseline")

@@ -384,3 +384,27 @@ def test_model_quality_report(tmp_path: Path) -> None:
     assert "mae" in flat.read_text()
     with pytest.raises(ValueError, match="2 predictions but 1 ground-truth values"):
         dq_report.model_quality_report([1.0, 2.0], [1.0], {}, str(flat))
+
+
+@pytest.mark.parametrize("block_size", [5, 64, 32 << 20])
+def test_short_row_scan_respects_quotes_and_block_boundaries(tmp_path: Path, block_size: int) -> None:
+    source = tmp_path / "in.csv"
+    source.write_bytes(b'"a","b","c"\r\n"x, y",2,3\r\n\r\n"multi\nline, field",5,6\n7,"8,9"\n10,11,12\n')
+    assert dq._find_short_row(str(source), 3, block_size) == (6, 2)  # line 6 is 7,"8,9": two fields
+    source.write_bytes(b'a,b,c\n1,2,3\n"4\n,5",6,7\n')
+    assert dq._find_short_row(str(source), 3, block_size) is None
+    source.write_bytes(b"a,b,c\n1,2,3\n4,5")  # no final newline
+    assert dq._find_short_row(str(source), 3, block_size) == (3, 2)
+
+
+def test_fast_path_does_not_import_pandas(tmp_path: Path) -> None:
+    """pyarrow imports pandas (~0.4 s) on many conversions; the arrow path must avoid all of them."""
+    source = write_csv(abalone_frame(200), tmp_path / "in.csv")
+    code = (
+        f"import sys; sys.path.insert(0, {str(SCRIPTS)!r}); import data_quality as dq; "
+        f"dq.run_baseline({str(source)!r}, {str(tmp_path / 'b')!r}, header=True); "
+        f"dq.run_check({str(source)!r}, {str(tmp_path / 'b')!r}, {str(tmp_path / 'b')!r}, "
+        f"{str(tmp_path / 'c')!r}, header=True); print('pandas' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

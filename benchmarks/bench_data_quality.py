@@ -1,0 +1,269 @@
+"""Benchmark of scripts/data_quality.py on generated abalone-like data (a benchmark, not a test).
+
+    .venv/bin/python benchmarks/bench_data_quality.py                 # 1M rows
+    .venv/bin/python benchmarks/bench_data_quality.py --ten-million   # and 10M rows (≈1.1 GB of CSV)
+
+For each size it prints, from one run:
+
+- end to end: wall time and peak memory (the child's max RSS) of the exact commands the pipeline runs,
+  ``data_quality.py baseline … --header`` and ``data_quality.py check … --header`` (reports included);
+- compute vs a numpy floor, measured in one process on the same arrays: the floor is
+  count/missing/mean/std/min/max/10-bin histogram per numeric column; "compute" is the whole
+  ``build_baseline`` / ``check_table`` (numeric and string columns, constraints, drift, documents).
+
+Targets (issue 3, 2-core machine): 1M rows ≤ 1.5 s end to end for each of baseline and check; 10M rows
+≤ 8 s and ≤ 2.5 GB peak; compute ≤ 3x the numpy floor. Generated files are cached in --work-dir.
+whylogs / evidently are timed too when they happen to be installed (they are not dependencies).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "data_quality.py"
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import data_quality as dq  # noqa: E402  (scripts/ is not a package)
+
+COLUMNS = [
+    "sex",
+    "length",
+    "diameter",
+    "height",
+    "whole_weight",
+    "shucked_weight",
+    "viscera_weight",
+    "shell_weight",
+]
+TARGETS = {1_000_000: (1.5, None), 10_000_000: (8.0, 2500.0)}  # seconds, MB
+CHUNK = 1_000_000
+
+
+# ----------------------------------------------------------------------------------------------- data
+
+
+def _source_rows() -> dict[str, np.ndarray]:
+    """The real abalone rows when the repository has them, else a synthetic stand-in of the same shape."""
+    sample = ROOT / "data" / "abalone.csv"
+    if sample.is_file():
+        table = dq.read_csv(str(sample), True)
+        out: dict[str, np.ndarray] = {}
+        for column in table.columns:
+            if column.numbers is not None:
+                out[column.name] = column.numbers
+            else:
+                out[column.name] = np.array(
+                    column.strings.to_pylist() if hasattr(column.strings, "to_pylist") else column.strings
+                )
+        return out
+    rng = np.random.default_rng(0)
+    n = 4177
+    length = np.clip(rng.normal(0.52, 0.12, n), 0.08, 0.82)
+    return {
+        "sex": rng.choice(np.array(["M", "F", "I"]), n),
+        "length": length,
+        "diameter": length * 0.8,
+        "height": length * 0.27,
+        "whole_weight": length**3 * 5,
+        "shucked_weight": length**3 * 2.2,
+        "viscera_weight": length**3 * 1.1,
+        "shell_weight": length**3 * 1.4,
+        "rings": np.clip(np.round(rng.gamma(6.0, 1.65, n)), 1, 29),
+    }
+
+
+def generate(path: Path, rows: int, seed: int, shift_sd: float = 0.0) -> Path:
+    """Resampled abalone rows with 2% multiplicative noise; ``shift_sd`` moves ``length`` by that many sd."""
+    if path.is_file():
+        return path
+    source = _source_rows()
+    rng = np.random.default_rng(seed)
+    tmp = path.with_suffix(".partial")
+    length_sd = float(np.std(source["length"]))
+    names = [*COLUMNS, "rings"]
+    writer: Any = None
+    with open(tmp, "wb") as fh:
+        for start in range(0, rows, CHUNK):
+            n = min(CHUNK, rows - start)
+            pick = rng.integers(0, len(source["rings"]), n)
+            columns: dict[str, np.ndarray] = {"sex": source["sex"][pick].astype(str)}
+            for name in COLUMNS[1:]:
+                values = source[name][pick] * (1.0 + rng.normal(0.0, 0.02, n))
+                columns[name] = np.round(values + (shift_sd * length_sd if name == "length" else 0.0), 4)
+            columns["rings"] = source["rings"][pick].astype(np.int64)
+            if dq.pa is not None:  # fast path
+                import pyarrow.csv as pacsv
+
+                batch = dq.pa.table({name: columns[name] for name in names})
+                if writer is None:
+                    options = pacsv.WriteOptions(quoting_style="needed")
+                    writer = pacsv.CSVWriter(fh, batch.schema, write_options=options)
+                writer.write_table(batch)
+            else:
+                import pandas as pd
+
+                pd.DataFrame(columns)[names].to_csv(fh, index=False, header=start == 0)
+        if writer is not None:
+            writer.close()
+    tmp.replace(path)
+    return path
+
+
+# -------------------------------------------------------------------------------------------- running
+
+
+def run_cli(args: list[str]) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS MB, stdout) of one data_quality.py run in a fresh interpreter."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, str(SCRIPT), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    out = process.stdout.read().decode() if process.stdout else ""
+    err = process.stderr.read().decode() if process.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"data_quality.py {' '.join(args)} exited {code}: {err}")
+    return wall, usage.ru_maxrss / 1024.0, out.strip()
+
+
+def numpy_floor(arrays: list[np.ndarray]) -> None:
+    for values in arrays:
+        missing = np.isnan(values)
+        present = values[~missing] if missing.any() else values
+        _ = (present.size, int(missing.sum()), present.mean(), present.std(), present.min(), present.max())
+        np.histogram(present, bins=10)
+
+
+def best_of(repeat: int, action: Callable[[], Any]) -> tuple[float, Any]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = action()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def compute_ratios(train: Path, current: Path, repeat: int) -> dict[str, float]:
+    """Compute time of baseline and check vs the numpy floor, same process, same arrays."""
+    base_table = dq.read_csv(str(train), True)
+    cur_table = dq.read_csv(str(current), True)
+    base_arrays = [c.numbers for c in base_table.columns if c.numbers is not None]
+    cur_arrays = [c.numbers for c in cur_table.columns if c.numbers is not None]
+    floor_base, _ = best_of(repeat, lambda: numpy_floor(base_arrays))
+    floor_cur, _ = best_of(repeat, lambda: numpy_floor(cur_arrays))
+    baseline_s, built = best_of(repeat, lambda: dq.build_baseline(base_table))
+    statistics = json.loads(json.dumps(built[0]))  # as the check reads it from disk
+    check_s, _ = best_of(repeat, lambda: dq.check_table(cur_table, statistics, built[1]))
+    return {"floor_baseline": floor_base, "baseline": baseline_s, "floor_check": floor_cur, "check": check_s}
+
+
+def optional_tools(train: Path, rows: int) -> list[str]:
+    """Time whylogs / evidently profiling of the same file when they are installed."""
+    lines = []
+    try:
+        import whylogs  # type: ignore[import-not-found]
+    except ImportError:
+        lines.append("whylogs: not installed (skipped)")
+    else:
+        import pandas as pd
+
+        frame = pd.read_csv(train)
+        start = time.perf_counter()
+        whylogs.log(frame)
+        lines.append(
+            f"whylogs: profile of {rows:,} rows in {time.perf_counter() - start:.2f} s (pandas read excluded)"
+        )
+    try:
+        import evidently  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError:
+        lines.append("evidently: not installed (skipped)")
+    else:
+        lines.append("evidently: installed, but its API changes between releases; not timed")
+    return lines
+
+
+def bench(rows: int, work: Path, repeat: int) -> list[str]:
+    train = generate(work / f"train-{rows}.csv", rows, seed=0)
+    current = generate(work / f"current-{rows}.csv", rows, seed=1, shift_sd=0.25)
+    baseline_dir, check_dir = work / f"baseline-{rows}", work / f"check-{rows}"
+    base = run_cli(["baseline", "--input", str(train), "--output", str(baseline_dir), "--header"])
+    check = run_cli(
+        [
+            "check",
+            "--input",
+            str(current),
+            "--baseline-statistics",
+            str(baseline_dir),
+            "--baseline-constraints",
+            str(baseline_dir),
+            "--output",
+            str(check_dir),
+            "--header",
+        ]
+    )
+    ratios = compute_ratios(train, current, repeat)
+    wall_target, memory_target = TARGETS.get(rows, (None, None))
+    lines = [f"{rows:,} rows ({train.stat().st_size / 1e6:.0f} MB CSV each)"]
+    for step, (wall, peak, out) in (("baseline", base), ("check", check)):
+        verdict = ""
+        if wall_target is not None:
+            ok = wall <= wall_target and (memory_target is None or peak <= memory_target)
+            verdict = f"  target ≤ {wall_target:g} s" + (f", ≤ {memory_target:g} MB" if memory_target else "")
+            verdict += "  OK" if ok else "  MISSED"
+        lines.append(f"  {step:<8} end to end {wall:6.2f} s   peak {peak:7.0f} MB{verdict}")
+        lines.append(f"           {out}")
+    for step in ("baseline", "check"):
+        floor, compute = ratios[f"floor_{step}"], ratios[step]
+        ratio = compute / floor
+        lines.append(
+            f"  {step:<8} compute {compute:6.3f} s vs numpy floor {floor:6.3f} s = {ratio:4.2f}x"
+            f"  target ≤ 3x  {'OK' if ratio <= 3 else 'MISSED'}"
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, action="append", help="row counts to run (default 1000000)")
+    parser.add_argument(
+        "--ten-million", action="store_true", help="also run 10,000,000 rows (opt-in: ≈1.1 GB)"
+    )
+    parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "dq-bench")
+    parser.add_argument("--repeat", type=int, default=3, help="in-process repetitions (best is kept)")
+    parser.add_argument("--with-others", action="store_true", help="time whylogs/evidently when installed")
+    args = parser.parse_args(argv)
+    sizes = args.rows or [1_000_000]
+    if args.ten_million and 10_000_000 not in sizes:
+        sizes.append(10_000_000)
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    python = sys.version.split()[0]
+    print(
+        f"data_quality.py benchmark · {os.cpu_count()} CPUs · pyarrow: {dq.pa is not None} · Python {python}"
+    )
+    for rows in sizes:
+        for line in bench(rows, args.work_dir, args.repeat):
+            print(line, flush=True)
+        if args.with_others:
+            for line in optional_tools(args.work_dir / f"train-{rows}.csv", rows):
+                print("  " + line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
