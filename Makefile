@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 ENV ?= local
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test check lint format typecheck demo definitions bench lock clean
+.PHONY: help install test check lint format typecheck demo definitions bench lock clean \
+	pipelines-upsert pipelines-delete deploy-approved
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -41,6 +42,16 @@ demo: install ## The main job: build, validate and write the three pipeline defi
 definitions: install ## Write the pipeline definitions for ENV (default local) to build/definitions
 	$(BIN)/mlops --env $(ENV) pipelines definition
 
+pipelines-upsert: install ## Create or update the three SageMaker pipelines of ENV (keeps execution history)
+	$(BIN)/mlops --env $(ENV) pipelines upsert
+
+pipelines-delete: install ## Delete the three SageMaker pipelines of ENV
+	$(BIN)/mlops --env $(ENV) pipelines delete
+
+deploy-approved: install ## Point ENV's inference pipeline at MODEL_PACKAGE_ARN (the deploy-on-approval job)
+	@test -n "$(MODEL_PACKAGE_ARN)" || { echo "MODEL_PACKAGE_ARN is not set: pass the approved model package ARN" >&2; exit 2; }
+	$(BIN)/mlops --env $(ENV) pipelines upsert --only inference --model-package-arn "$(MODEL_PACKAGE_ARN)"
+
 bench: install ## Benchmarks (not part of the test suite): they print their figures
 	$(BIN)/python benchmarks/bench_definitions.py
 	@if [ -f benchmarks/bench_data_quality.py ]; then $(BIN)/python benchmarks/bench_data_quality.py; fi
@@ -50,3 +61,7 @@ lock: ## Re-pin transitive dependencies into constraints.txt from the current .v
 
 clean: ## Remove build outputs (not .venv)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
+
+# Terraform, Lambda packaging and scanning targets; GitLab CI validation targets.
+-include terraform.mk
+-include ci.mk

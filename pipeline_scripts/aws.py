@@ -25,7 +25,9 @@ DATA_DIR = PROJECT_ROOT / "data"
 
 
 def client(service: str, config: Config) -> Any:
-    return boto3.session.Session(region_name=config.env.aws_region).client(service)
+    # boto3 honours AWS_ENDPOINT_URL (the local endpoint) by itself. `Any`: the stubs overload on literals.
+    session: Any = boto3.session.Session(region_name=config.env.aws_region)
+    return session.client(service)
 
 
 @dataclass(frozen=True)

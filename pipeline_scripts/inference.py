@@ -180,7 +180,7 @@ def build_inference_pipeline(ctx: BuildContext, model: ApprovedModel) -> Pipelin
     )
 
 
-def _vpc_config(ctx: BuildContext) -> dict[str, list[str]] | None:
+def _vpc_config(ctx: BuildContext) -> dict[str, list[Any]] | None:
     env = ctx.config.env
     if not env.subnet_id:
         return None

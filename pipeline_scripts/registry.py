@@ -100,7 +100,8 @@ def describe_version(sm: Any, group: str, version: int | str | None = None) -> d
         if not versions:
             raise RegistryError(
                 f"model package group {group!r} has no versions yet",
-                hint="run the training pipeline first (mlops data upload training, or mlops pipelines start training)",
+                hint="run the training pipeline first "
+                "(mlops data upload training, or mlops pipelines start training)",
             )
         arn = versions[0].arn
     else:

@@ -65,7 +65,7 @@ def _validate_config_once() -> None:
     def validate(sagemaker_config: dict[str, Any] | None = None) -> None:
         key = json.dumps(sagemaker_config, sort_keys=True, default=str)
         if key not in seen:
-            original(sagemaker_config)
+            original(sagemaker_config)  # type: ignore[arg-type]  # the SDK's own default is None
             seen.add(key)
 
     validate._validated_once = True  # type: ignore[attr-defined]

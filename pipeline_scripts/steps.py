@@ -46,7 +46,7 @@ PROCESSING = "/opt/ml/processing"
 LIB_DIR = f"{PROCESSING}/input/lib"
 NO_GROUND_TRUTH = "none"  # parameter sentinel: SageMaker rejects empty-string parameter values
 
-METRIC_DEFINITIONS = [
+METRIC_DEFINITIONS: list[dict[str, Any]] = [
     # scripts/train.py prints `[i]\ttrain-rmse:x\tvalidation-rmse:y` each round; the last match is final.
     {"Name": "train:rmse", "Regex": r"train-rmse:([0-9\.]+)"},
     {"Name": "validation:rmse", "Regex": r"validation-rmse:([0-9\.]+)"},
@@ -83,7 +83,7 @@ class BuildContext:
         )
 
     @property
-    def tags(self) -> list[dict[str, str]]:
+    def tags(self) -> list[dict[str, Any]]:
         env = self.config.env
         return [
             {"Key": "project", "Value": "batch-inference-mlops"},

@@ -172,6 +172,7 @@ def evaluation_steps(
     params: TrainingParameters,
     preprocess: ProcessingStep,
     baseline: Step,
+    *,
     model_data: Any,
     model_step: Step,
     metadata: dict[str, str],
@@ -234,7 +235,7 @@ def evaluation_steps(
             framework_version=ctx.config.pipelines.frameworks.xgboost_version,
         ),
     )
-    value = JsonGet(
+    value: Any = JsonGet(
         step_name=evaluate.name, property_file=report, json_path=f"regression_metrics.{metric}.value"
     )
     if metric == "r2":
@@ -290,7 +291,9 @@ def model_build_pipeline(
     preprocess = preprocess_step(ctx, params)
     baseline = baseline_step(ctx, preprocess)
     model_step, model_data = model_steps(params, preprocess)
-    tail = evaluation_steps(ctx, params, preprocess, baseline, model_data, model_step, metadata)
+    tail = evaluation_steps(
+        ctx, params, preprocess, baseline, model_data=model_data, model_step=model_step, metadata=metadata
+    )
     return Pipeline(
         name=name,
         parameters=params.all(),

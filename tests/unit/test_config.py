@@ -192,6 +192,6 @@ def test_pipelines_yaml_errors_name_the_key(tmp_path: Path) -> None:
         PIPELINES_YAML.read_text().replace("instance_type: ml.m5.xlarge", "instance_type: m5.xlarge", 1)
     )
     with pytest.raises(
-        ConfigError, match="processing.instance_type 'm5.xlarge' is not a SageMaker instance type"
+        ConfigError, match=r"processing\.instance_type 'm5\.xlarge' is not a SageMaker instance type"
     ):
         load_config("local", environ={}, pipelines_file=broken)

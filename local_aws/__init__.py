@@ -1,0 +1,1 @@
+"""A local AWS endpoint: moto plus pipeline execution, event delivery and Lambda runs, no Docker."""
