@@ -36,17 +36,9 @@ SCRIPT = ROOT / "scripts" / "data_quality.py"
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import data_quality as dq  # noqa: E402  (scripts/ is not a package)
+from datafiles import FEATURES  # noqa: E402
 
-COLUMNS = [
-    "sex",
-    "length",
-    "diameter",
-    "height",
-    "whole_weight",
-    "shucked_weight",
-    "viscera_weight",
-    "shell_weight",
-]
+COLUMNS = list(FEATURES)
 TARGETS = {1_000_000: (1.5, None), 10_000_000: (8.0, 2500.0)}  # seconds, MB
 CHUNK = 1_000_000
 

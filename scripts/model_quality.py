@@ -7,8 +7,9 @@
   (headerless, one prediction per line)
 - ``--ground-truth`` (default ``/opt/ml/processing/input/ground_truth``): ``ground-truth.csv`` (headerless
   TARGET, same rows in the same order)
-- ``--output`` (default ``/opt/ml/processing/output``) receives ``model_quality.json`` in Model Monitor's
-  model-quality layout plus a ``threshold_check``::
+- ``--output`` (default ``/opt/ml/processing/output``) receives ``model_quality_report.html`` (metrics,
+  predicted vs actual, residuals) and ``model_quality.json`` in Model Monitor's model-quality layout plus a
+  ``threshold_check``::
 
     {"version": 0.0, "dataset": {"item_count": N, "evaluation_time": "2026-11-24T14:30:00.000Z"},
      "regression_metrics": {"mae": {"value": v, "standard_deviation": s}, "mse": ..., "rmse": ..., "r2": ...},
@@ -33,12 +34,14 @@ import sys
 from typing import Any, Dict, List, NamedTuple, Optional
 
 import datafiles
+import dq_report
 import evaluate
 from datafiles import TARGET, DataError, StepError
 
 logger = logging.getLogger(__name__)
 
 MODEL_QUALITY_FILE = "model_quality.json"
+REPORT_FILE = "model_quality_report.html"
 PREDICTIONS_FILE = "predictions.csv"
 LOWER_IS_BETTER = ("mse", "rmse", "mae")
 HIGHER_IS_BETTER = ("r2",)
@@ -141,6 +144,10 @@ def check_model_quality(
         now or datetime.datetime.now(datetime.timezone.utc),
     )
     datafiles.write_json_atomic(report, os.path.join(output_dir, MODEL_QUALITY_FILE))
+    # Predicted vs actual and residual plots, next to the JSON, so people look instead of reading JSON.
+    dq_report.model_quality_report(
+        predictions.to_numpy(), truth.to_numpy(), report, os.path.join(output_dir, REPORT_FILE)
+    )
     return QualityResult(report, predictions_path, ground_truth_path)
 
 

@@ -77,6 +77,20 @@ def test_breach_exits_1_still_writes_json_and_says_why(
     assert "predictions.csv vs " in err and "ground-truth.csv)" in err
     assert err.rstrip().endswith("This failure is the retraining signal.")
     assert read_report(dirs)["threshold_check"]["passed"] is False
+    # The report people look at is written on failure too: that is when they need it.
+    page = (dirs["output"] / "model_quality_report.html").read_text()
+    assert "<h1>Model quality</h1>" in page and "8 predictions with ground truth" in page
+    assert page.count("<svg") >= 2  # predicted vs actual, residuals
+
+
+def test_pass_writes_the_html_report_next_to_the_json(dirs: dict[str, Path]) -> None:
+    assert model_quality.main(argv(dirs, "--threshold", "3.0")) == 0
+    assert sorted(p.name for p in dirs["output"].iterdir()) == [
+        "model_quality.json",
+        "model_quality_report.html",
+    ]
+    page = (dirs["output"] / "model_quality_report.html").read_text()
+    assert "rmse" in page and "<svg" in page
 
 
 def test_r2_is_higher_is_better(dirs: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:

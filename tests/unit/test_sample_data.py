@@ -103,3 +103,10 @@ def test_wrong_source_is_rejected(tmp_path: Path) -> None:
     short.write_text(",".join(HEADER) + "\n" + "M,1,1,1,1,1,1,1,1\n" * 3)
     with pytest.raises(SampleDataError, match="only 3 rows"):
         generate(short, tmp_path / "out")
+
+
+def test_sample_header_is_the_step_scripts_schema() -> None:
+    """sample_data (installed package) cannot import scripts/; this pins the two column lists together."""
+    from datafiles import FEATURES, TARGET
+
+    assert (*FEATURES, TARGET) == HEADER

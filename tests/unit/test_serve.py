@@ -10,49 +10,10 @@ import pandas as pd
 import preprocess
 import pytest
 import serve
-import train
 import xgboost as xgb
 from datafiles import TARGET, DataError
 
-DATA = Path(__file__).resolve().parents[2] / "data"
-HYPERPARAMETERS = dict(
-    num_round=20,
-    max_depth=3,
-    eta=0.3,
-    gamma=0.0,
-    min_child_weight=1.0,
-    subsample=1.0,
-    colsample_bytree=1.0,
-    objective="reg:squarederror",
-    early_stopping_rounds=0,
-    seed=42,
-)
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("trained")
-    source = root / "training-data.csv"
-    source.write_text("\n".join((DATA / "training-data.csv").read_text().splitlines()[:300]) + "\n")
-    dirs = {
-        name: root / name for name in ("train", "validation", "test", "preprocessor", "baseline", "model")
-    }
-    preprocess.fit(
-        str(source),
-        train_dir=str(dirs["train"]),
-        validation_dir=str(dirs["validation"]),
-        test_dir=str(dirs["test"]),
-        transformer_dir=str(dirs["preprocessor"]),
-        baseline_dir=str(dirs["baseline"]),
-    )
-    train.run(
-        str(dirs["train"]),
-        str(dirs["validation"]),
-        str(dirs["preprocessor"]),
-        str(dirs["model"]),
-        HYPERPARAMETERS,
-    )
-    return dirs
+from tests.unit.conftest import DATA
 
 
 def inference_text(rows: int = 25) -> str:
