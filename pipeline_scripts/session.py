@@ -10,6 +10,7 @@ Upserting and starting pipelines uses ordinary boto3 clients (``pipeline_scripts
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,8 @@ def pin_sdk_config() -> None:
     """Point the SDK's config lookups at the repo's empty file (idempotent, process-wide)."""
     for key, value in SDK_CONFIG_ENVIRONMENT.items():
         os.environ[key] = value
+    # The SDK logs "Applied value from config key = ...TelemetryOptOut" at INFO on every object it builds.
+    logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
 
 
 def go_offline() -> None:
