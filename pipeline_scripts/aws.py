@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -138,34 +138,54 @@ def upload_code(s3: Any, code: CodeBundle) -> list[str]:
     return code.upload(s3)
 
 
-def upload_data(s3: Any, config: Config, kind: str, data_dir: Path = DATA_DIR, batch: str = "") -> list[str]:
+def upload_data(
+    s3: Any,
+    config: Config,
+    kind: str,
+    data_dir: Path = DATA_DIR,
+    batch: str = "",
+    *,
+    now: datetime | None = None,
+) -> list[str]:
     """Upload the sample data files where the event rules expect them; returns the S3 URIs.
 
+    Each upload is a batch folder ``<prefix>/<batch>/`` (default name: the UTC time,
+    ``batch-YYYYMMDDTHHMMSSZ``).
     Training: ``training-data.csv`` under the training prefix. Inference: ``ground-truth.csv`` first, then
-    ``inference-data.csv`` (the trigger) under ``<inference prefix>[/<batch>]``. Existing objects are
-    never overwritten: a batch name that is already used is an error.
+    ``inference-data.csv`` (the trigger) under the inference prefix. Existing objects are never
+    overwritten: a batch name that is already used is an error, checked before anything is uploaded.
     """
     env = config.env
+    batch = batch or f"batch-{(now or datetime.now(UTC)):%Y%m%dT%H%M%SZ}"
+    if "/" in batch.strip("/") or not batch.strip("/"):
+        raise DataError(
+            f"batch name {batch!r} is not a single folder name", hint="use e.g. --batch batch-001"
+        )
+    batch = batch.strip("/")
     if kind == "training":
-        files = [("training-data.csv", env.bucket_train_prefix)]
+        names = ["training-data.csv"]
+        prefix = f"{env.bucket_train_prefix}/{batch}"
     elif kind == "inference":
-        prefix = f"{env.bucket_inf_prefix}/{batch}" if batch else env.bucket_inf_prefix
-        files = [("ground-truth.csv", prefix), ("inference-data.csv", prefix)]
+        names = ["ground-truth.csv", "inference-data.csv"]  # ground truth first: the trigger pairs it
+        prefix = f"{env.bucket_inf_prefix}/{batch}"
     else:
         raise DataError(f"unknown data kind {kind!r}", hint="use training or inference")
-    uris = []
-    for filename, prefix in files:
+    files = []
+    for filename in names:
         path = data_dir / filename
         if not path.is_file():
             if filename == "ground-truth.csv":
                 continue
             raise DataError(f"{path} not found", hint="generate the sample data: mlops data generate")
         key = f"{prefix}/{filename}"
-        if kind == "inference" and batch and _object_exists(s3, env.bucket_name, key):
+        if _object_exists(s3, env.bucket_name, key):
             raise DataError(
                 f"s3://{env.bucket_name}/{key} already exists",
-                hint="choose a new --batch name; nothing was overwritten",
+                hint="choose a new --batch name; nothing was uploaded or overwritten",
             )
+        files.append((path, key))
+    uris = []
+    for path, key in files:
         s3.upload_file(str(path), env.bucket_name, key)
         uris.append(f"s3://{env.bucket_name}/{key}")
     return uris

@@ -81,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     data = groups.add_parser("data", help="sample data").add_subparsers(dest="command", required=True)
     upload = data.add_parser("upload", help="upload data where the event rules start the pipelines")
     upload.add_argument("kind", choices=("training", "inference"))
-    upload.add_argument("--batch", default="", help="inference batch folder name (never overwrites)")
+    upload.add_argument(
+        "--batch", default="", help="batch folder name (default: the UTC time); never overwrites"
+    )
     upload.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / "data")
     generate = data.add_parser("generate", help="regenerate data/ from the abalone source (fixed seed)")
     generate.add_argument("--source", type=Path, default=PROJECT_ROOT / "data" / "abalone.csv")

@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from pipeline_scripts import registry
 from pipeline_scripts.cli import EXIT_ERROR, EXIT_NO_APPROVED_MODEL, main
-from pipeline_scripts.errors import NoApprovedModelError, RegistryError
+from pipeline_scripts.errors import DataError, NoApprovedModelError, RegistryError
 
 GROUP = "mlops-local-abalone"
 
@@ -170,3 +170,38 @@ def test_data_upload_never_overwrites_a_batch(sm: Any, capsys: pytest.CaptureFix
     ]
     assert main(["data", "upload", "inference", "--batch", "b1"]) == EXIT_ERROR
     assert "already exists" in capsys.readouterr().err
+
+
+def test_training_upload_goes_to_a_dated_batch_folder_and_never_overwrites(
+    sm: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime
+
+    from pipeline_scripts import aws
+    from pipeline_scripts.config import load_config
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="mlops-local-bucket")
+    config = load_config("local", environ={})
+    when = datetime(2026, 11, 24, 9, 30, 0, tzinfo=UTC)
+    uris = aws.upload_data(s3, config, "training", now=when)
+    assert uris == ["s3://mlops-local-bucket/abalone/training/batch-20261124T093000Z/training-data.csv"]
+    before = s3.get_object(Bucket="mlops-local-bucket", Key=uris[0].split("/", 3)[3])["ETag"]
+    with pytest.raises(DataError, match="already exists"):
+        aws.upload_data(s3, config, "training", now=when)
+    assert s3.get_object(Bucket="mlops-local-bucket", Key=uris[0].split("/", 3)[3])["ETag"] == before
+
+
+def test_inference_upload_checks_every_file_before_uploading_any(
+    sm: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="mlops-local-bucket")
+    # Only the trigger file exists: a second upload must fail before re-sending the ground truth.
+    s3.put_object(Bucket="mlops-local-bucket", Key="abalone/inference/b2/inference-data.csv", Body=b"x")
+    assert main(["data", "upload", "inference", "--batch", "b2"]) == EXIT_ERROR
+    assert "nothing was uploaded or overwritten" in capsys.readouterr().err
+    listed = s3.list_objects_v2(Bucket="mlops-local-bucket", Prefix="abalone/inference/b2/")["Contents"]
+    assert [o["Key"] for o in listed] == ["abalone/inference/b2/inference-data.csv"]
+    assert main(["data", "upload", "inference", "--batch", "a/b"]) == EXIT_ERROR
+    assert "not a single folder name" in capsys.readouterr().err
