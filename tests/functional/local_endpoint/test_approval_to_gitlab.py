@@ -1,0 +1,89 @@
+"""Approval → "Model Package State Change" → the real deploy-trigger Lambda → the fake GitLab's job."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+from local_aws.gitlab import FakeGitLab, PipelineTrigger
+from local_aws.server import LocalAWS
+from tests.conftest import ROOT
+
+from .conftest import ROLE, make_queue
+
+GROUP = "mlops-local-abalone"
+
+
+def _package() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for source in sorted((ROOT / "code" / "lambda_function").glob("*.py")):
+            archive.write(source, source.name)
+    return buffer.getvalue()
+
+
+def test_approving_a_version_runs_the_deploy_job(aws: LocalAWS, client: Callable[[str], Any]) -> None:
+    jobs: list[PipelineTrigger] = []
+    with FakeGitLab("glptt-local", jobs.append, project_id="42") as gitlab:
+        secret = client("secretsmanager").create_secret(Name="gitlab-token", SecretString="glptt-local")[
+            "ARN"
+        ]
+        _, dlq = make_queue(client, "deploy-dlq")
+        client("iam").create_role(RoleName="lambda", AssumeRolePolicyDocument="{}")
+        function = client("lambda").create_function(
+            FunctionName="mlops-local-deploy-trigger",
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="deploy_trigger.handler",
+            Code={"ZipFile": _package()},
+            Timeout=30,
+            DeadLetterConfig={"TargetArn": dlq},
+            Environment={
+                "Variables": {
+                    "GITLAB_URL": gitlab.url,
+                    "GITLAB_PROJECT_ID": "42",
+                    "GITLAB_REF": "main",
+                    "GITLAB_TOKEN_SECRET_ARN": secret,
+                    "ENVIRONMENT": "local",
+                    "MODEL_PACKAGE_GROUP_NAME": GROUP,
+                    "LOG_LEVEL": "INFO",
+                }
+            },
+        )["FunctionArn"]
+        pattern = {
+            "source": ["aws.sagemaker"],
+            "detail-type": ["SageMaker Model Package State Change"],
+            "detail": {"ModelPackageGroupName": [GROUP], "ModelApprovalStatus": ["Approved"]},
+        }
+        events = client("events")
+        events.put_rule(Name="mlops-local-model-approved", EventPattern=json.dumps(pattern))
+        events.put_targets(
+            Rule="mlops-local-model-approved", Targets=[{"Id": "model-approved", "Arn": function}]
+        )
+        sm = client("sagemaker")
+        sm.create_model_package_group(ModelPackageGroupName=GROUP)
+        arn = sm.create_model_package(
+            ModelPackageGroupName=GROUP,
+            ModelApprovalStatus="PendingManualApproval",
+            InferenceSpecification={
+                "Containers": [{"Image": "xgboost:1.7-1", "ModelDataUrl": "s3://b/model.tar.gz"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+        )["ModelPackageArn"]
+        assert aws.wait_idle(30)
+        assert jobs == []  # pending is not approved
+
+        sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+        assert aws.wait_idle(60)
+        assert gitlab.wait_idle(30)
+
+    (job,) = jobs
+    assert job.ref == "main"
+    assert job.variables["MODEL_PACKAGE_ARN"] == arn
+    assert job.variables["MLOPS_JOB"] == "deploy-on-approval"
+    assert job.variables["DEPLOY_ENVIRONMENT"] == "local"
+    assert job.status == "success"
