@@ -1,0 +1,1 @@
+"""Tests of the GitLab CI configuration, and its local rehearsal."""
