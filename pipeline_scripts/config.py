@@ -480,7 +480,7 @@ def load_config(
         )
     environ = os.environ if environ is None else environ
     tfvars_path = env_dir / f"{environment}.tfvars"
-    tfvars = read_tfvars(tfvars_path)
+    tfvars = _without_terraform_only(read_tfvars(tfvars_path), _rel(tfvars_path))
     pipelines_raw = _read_yaml(pipelines_file)
 
     env_fields = {f.name for f in dataclasses.fields(EnvSettings)}
@@ -557,6 +557,47 @@ def read_tfvars(path: Path) -> dict[str, Any]:
                 hint="tfvars hold literal values only (Terraform rejects expressions there too)",
             )
     return values
+
+
+# Keys of env_files/<env>.tfvars that only Terraform reads (variables.tf validates them in full). The
+# config accepts them with a loose type check and keeps them out of EnvSettings.
+TERRAFORM_ONLY: Mapping[str, str] = {
+    "tags": "map",
+    "manage_bucket": "bool",
+    "create_kms_key": "bool",
+    "notify_step_statuses": "list",
+    "notify_execution_statuses": "list",
+    "training_schedule": "string or null",
+    "inference_schedule": "string or null",
+    "schedule_pipeline_parameters": "map",
+    "lambda_package_path": "string",
+    "lambda_log_retention_days": "number",
+    "lambda_reserved_concurrency": "number",
+    "lambda_log_level": "string",
+    "gitlab_url": "string",
+    "gitlab_project_id": "string",
+    "gitlab_ref": "string",
+    "gitlab_token_secret_arn": "string or null",
+}
+_LOOSE_TYPES: Mapping[str, Any] = {
+    "map": lambda v: isinstance(v, dict),
+    "bool": lambda v: isinstance(v, bool),
+    "list": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "string or null": lambda v: v is None or isinstance(v, str),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+}
+
+
+def _without_terraform_only(tfvars: dict[str, Any], file: str) -> dict[str, Any]:
+    """``tfvars`` without the Terraform-only keys, after checking each one's kind of value."""
+    for key, kind in TERRAFORM_ONLY.items():
+        if key in tfvars and not _LOOSE_TYPES[kind](tfvars[key]):
+            raise ConfigError(
+                f"{file}: {key} must be a {kind}, got {_describe(tfvars[key])}",
+                hint=f"see variable {key!r} in variables.tf",
+            )
+    return {key: value for key, value in tfvars.items() if key not in TERRAFORM_ONLY}
 
 
 def _has_interpolation(value: Any) -> bool:
