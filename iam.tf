@@ -31,6 +31,13 @@ locals {
         Resource = values(local.pipeline_arns)
       },
       {
+        # HPO retunes on the data of the newest successful training execution.
+        Sid      = "ReadTrainingExecutionParameters"
+        Effect   = "Allow"
+        Action   = ["sagemaker:ListPipelineParametersForExecution"]
+        Resource = ["${local.pipeline_arns["training"]}/execution/*"]
+      },
+      {
         Sid      = "ReadInferenceData"
         Effect   = "Allow"
         Action   = ["s3:GetObject"]

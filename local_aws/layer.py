@@ -214,6 +214,7 @@ class LocalLayer:
         self._lock = threading.Lock()
         self._package_lock = threading.Lock()  # read-merge-write of UpdateModelPackage
         self._eventbridge_buckets: set[str] = set()
+        self._bucket_policies: dict[str, bytes] = {}
         self._started: list[str] = []
         self._tokens: dict[tuple[str, str], str] = {}
         self._definitions: dict[str, tuple[str, float, list[dict[str, str]]]] = {}
@@ -365,6 +366,7 @@ class LocalLayer:
     def reset(self) -> None:
         with self._lock:
             self._eventbridge_buckets.clear()
+            self._bucket_policies.clear()
             self._started.clear()
             self._tokens.clear()
             self._definitions.clear()
@@ -438,7 +440,9 @@ class LocalLayer:
 
     def _describe_execution(self, call: Call) -> Response:
         arn = call.json().get("PipelineExecutionArn", "")
-        return json_response(self._call_executor("describe", arn), content_type=JSON_11)
+        described = dict(self._call_executor("describe", arn))
+        described.pop("PipelineParameters", None)  # not in AWS's response: ListPipelineParametersForExecution
+        return json_response(described, content_type=JSON_11)
 
     def _stop_execution(self, call: Call) -> Response:
         arn = call.json().get("PipelineExecutionArn", "")
@@ -599,6 +603,8 @@ class LocalLayer:
         method = call.method
         if "notification" in query and not key and method in ("PUT", "GET"):
             return self._bucket_notification(call, bucket)
+        if "policy" in query and not key and method in ("PUT", "GET", "DELETE"):
+            return self._bucket_policy(call, bucket)
         if method == "DELETE" and not key and not query:
             forwarded = self._forward(call)
             if forwarded.ok:
@@ -621,6 +627,53 @@ class LocalLayer:
         forwarded = self._forward(call)
         if forwarded.ok and b"<Error>" not in forwarded.body[:512]:
             self.emit(lambda: self._object_created(call, forwarded, bucket, key, reason))
+        return self._respond(forwarded)
+
+    def _bucket_policy(self, call: Call, bucket: str) -> Response:
+        """moto ignores policy conditions, so a conditional Deny (e.g. TLS-only: deny when
+        aws:SecureTransport is false) would deny every request. moto gets the statements without
+        conditions; GetBucketPolicy returns the policy as the client wrote it (Terraform sees no drift)."""
+        if call.method == "PUT":
+            original = call.body()
+            try:
+                policy = json.loads(original)
+            except ValueError:
+                return self._respond(self._forward(call))
+            statements = policy.get("Statement", [])
+            statements = statements if isinstance(statements, list) else [statements]
+            kept = [st for st in statements if not (isinstance(st, dict) and st.get("Condition"))]
+            if len(kept) == len(statements):
+                forwarded = self._forward(call)
+            else:
+                for st in statements:
+                    if st not in kept:
+                        log.info(
+                            "bucket %s: policy statement %s kept but not enforced locally (conditions)",
+                            bucket,
+                            st.get("Sid", "?"),
+                        )
+                # moto rejects an empty statement list: an allow-nothing statement stands in.
+                stand_in = kept or [
+                    {
+                        "Sid": "LocalNoop",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "arn:aws:iam::000000000000:root"},
+                        "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{bucket}/local-noop",
+                    }
+                ]
+                forwarded = self._forward(call, json.dumps({**policy, "Statement": stand_in}).encode("utf-8"))
+            if forwarded.ok:
+                with self._lock:
+                    self._bucket_policies[bucket] = original
+            return self._respond(forwarded)
+        forwarded = self._forward(call)
+        with self._lock:
+            stored = self._bucket_policies.get(bucket)
+            if call.method == "DELETE" and forwarded.ok:
+                self._bucket_policies.pop(bucket, None)
+        if call.method == "GET" and forwarded.ok and stored is not None:
+            return self._respond(forwarded, stored)
         return self._respond(forwarded)
 
     def _bucket_notification(self, call: Call, bucket: str) -> Response:

@@ -154,7 +154,7 @@ class LocalAWS:
         factory = self._executor_factory or _default_executor_factory()
         return factory(
             self.clients,
-            self.state_dir / "executions",
+            self.state_dir,  # the executor keeps its records under <state_dir>/executions/<id>/
             self.bus.put,
             self.account_id,
             self.region,
@@ -246,9 +246,16 @@ def exports(endpoint_url: str, region: str) -> list[str]:
 
 
 def serve_forever(
-    state_dir: Path, port: int = DEFAULT_PORT, host: str = "127.0.0.1", region: str = DEFAULT_REGION
+    state_dir: Path,
+    port: int = DEFAULT_PORT,
+    host: str = "127.0.0.1",
+    region: str = DEFAULT_REGION,
+    on_start: Callable[[LocalAWS], None] | None = None,
 ) -> int:
-    """Run the endpoint in the foreground until Ctrl-C (``mlops local up``)."""
+    """Run the endpoint in the foreground until Ctrl-C (``mlops local up``).
+
+    ``on_start`` runs once the endpoint answers (``mlops local up --provision`` creates the resources).
+    """
     server = LocalAWS(state_dir, port=port, host=host, region=region)
     try:
         server.start()
@@ -256,6 +263,13 @@ def serve_forever(
         print(f"error: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
         print("hint: another endpoint is running there; pick another port with --port", file=sys.stderr)
         return 2
+    if on_start is not None:
+        try:
+            on_start(server)
+        except Exception as exc:
+            server.stop()
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     print(f"local AWS endpoint on {server.endpoint_url} (state: {server.state_dir}); Ctrl-C stops it")
     print("point your shell at it:")
     for line in exports(server.endpoint_url, region):

@@ -203,10 +203,11 @@ def _init(workdir: Path, env: Mapping[str, str], timeout: float) -> None:
     run(["init", "-input=false", "-no-color", "-lockfile=readonly"], workdir, env, timeout)
 
 
-def _variables(env_file: Path, lambda_zip: Path) -> list[str]:
+def _variables(env_file: Path, lambda_zip: Path, extra: Mapping[str, str] | None = None) -> list[str]:
     if not env_file.is_file():
         raise TerraformError(f"{env_file}: no such tfvars file")
-    return [f"-var-file={env_file.resolve()}", f"-var=lambda_package_path={lambda_zip}"]
+    extra_args = [f"-var={name}={value}" for name, value in sorted((extra or {}).items())]
+    return [f"-var-file={env_file.resolve()}", f"-var=lambda_package_path={lambda_zip}", *extra_args]
 
 
 def _env(workdir: Path) -> dict[str, str]:
@@ -221,15 +222,17 @@ def apply_local(
     lambda_zip: Path | None = None,
     tf_dir: Path = PROJECT_ROOT,
     timeout: float = 600,
+    variables: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """init + apply the configuration against ``endpoint_url``; returns ``terraform output`` values.
 
     ``lambda_zip`` defaults to build/lambda/lambda_function.zip, rebuilt from code/lambda_function.
+    ``variables`` are ``-var`` values on top of the tfvars (the demo points ``gitlab_url`` at its fake).
     """
     workdir = prepare(endpoint_url, workdir.resolve(), tf_dir)
     env = _env(workdir)
     _init(workdir, env, timeout)
-    arguments = _variables(env_file, _lambda_zip(lambda_zip))
+    arguments = _variables(env_file, _lambda_zip(lambda_zip), variables)
     run(["apply", "-auto-approve", "-input=false", "-no-color", *arguments], workdir, env, timeout)
     outputs = json.loads(run(["output", "-json", "-no-color"], workdir, env, timeout))
     return {name: output["value"] for name, output in outputs.items()}

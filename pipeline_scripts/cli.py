@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline_scripts.config import ENVIRONMENTS, PROJECT_ROOT, Config, load_config
-from pipeline_scripts.errors import MlopsError, NoApprovedModelError
+from pipeline_scripts.errors import ConfigError, MlopsError, NoApprovedModelError, PipelineOpsError
 
 log = logging.getLogger("mlops")
 
@@ -93,8 +93,40 @@ def build_parser() -> argparse.ArgumentParser:
     config = groups.add_parser("config", help="configuration").add_subparsers(dest="command", required=True)
     config.add_parser("show", help="print the resolved configuration and where each value came from")
 
-    demo = groups.add_parser("demo", help="the main job: build, validate and write the three definitions")
-    demo.add_argument("--out", type=Path, default=BUILD_DIR)
+    demo = groups.add_parser(
+        "demo", help="the main job: the whole lifecycle on a local AWS endpoint (no AWS account, no Docker)"
+    )
+    demo.add_argument(
+        "--out", type=Path, default=BUILD_DIR / "demo", help="report and state (default build/demo)"
+    )
+    demo.add_argument(
+        "--terraform",
+        action="store_true",
+        help="provision with terraform apply (~80 s against the local endpoint) instead of rendering the "
+        "same .tf files in Python (the parity test shows both give the same rules)",
+    )
+    demo.add_argument(
+        "--definitions-only", action="store_true", help="only build, validate and write the definitions"
+    )
+
+    local = groups.add_parser("local", help="the local AWS endpoint").add_subparsers(
+        dest="command", required=True
+    )
+    up = local.add_parser("up", help="run the local AWS endpoint in the foreground; prints the exports")
+    up.add_argument("--port", type=int, default=4566)
+    up.add_argument("--state-dir", type=Path, default=PROJECT_ROOT / ".local_aws")
+    up.add_argument(
+        "--provision", action="store_true", help="also create the environment's resources (as the demo does)"
+    )
+    for name, what in (
+        ("notifications", "notifications sent (SNS publishes)"),
+        ("events", "events and deliveries"),
+    ):
+        cmd = local.add_parser(name, help=f"print the {what} of a running endpoint")
+        cmd.add_argument(
+            "--endpoint", default=None, help="default: $AWS_ENDPOINT_URL or http://127.0.0.1:4566"
+        )
+        cmd.add_argument("--json", action="store_true", help="raw JSON")
     return parser
 
 
@@ -292,21 +324,102 @@ def cmd_config_show(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, config: Config) -> int:
-    """The main job until the local engine lands: build, validate and write the three definitions."""
+    """The main job: the lifecycle on a local endpoint (``--definitions-only``: build the definitions)."""
+    if args.definitions_only:
+        return _definitions_demo(args.out, config)
+    if config.name != "local":
+        raise ConfigError(
+            f"the demo runs the local environment, not {config.name!r}",
+            hint="run `mlops demo` (env local); deploy other environments through CI",
+        )
+    from pipeline_scripts.demo import run_demo
+    from pipeline_scripts.demo_report import print_timeline
+
+    for noisy in ("pipeline_scripts.demo", "local_aws", "botocore", "sagemaker"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    result = run_demo(config, args.out, terraform=args.terraform)
+    print()
+    print_timeline(result.timeline)
+    failed = [c for c in result.checks if not c.ok]
+    print()
+    print(
+        f"{len(result.checks) - len(failed)} of {len(result.checks)} expected transitions happened "
+        f"in {result.wall_seconds:.1f} s"
+    )
+    for check in failed:
+        print(f"  missing: {check.what}: {check.detail}", file=sys.stderr)
+    if result.report:
+        print(f"report: {_rel(result.report)}")
+    return 0 if result.ok else EXIT_ERROR
+
+
+def _definitions_demo(out: Path, config: Config) -> int:
     from pipeline_scripts.session import go_offline
+    from pipeline_scripts.validate import iter_steps
 
     go_offline()
     started = time.perf_counter()
-    paths, problems = write_validated_definitions(config, args.out / "definitions")
+    paths, problems = write_validated_definitions(config, out / "definitions")
     elapsed = time.perf_counter() - started
     for path in paths:
         definition = json.loads(path.read_text())
-        from pipeline_scripts.validate import iter_steps
-
         step_names = [s["Name"] for s in iter_steps(definition["Steps"])]
         print(f"{_rel(path)}: {len(step_names)} steps: {' → '.join(step_names)}")
     print(f"built and validated {len(paths)} definitions for env {config.name} in {elapsed:.1f} s")
     return _report_problems(problems)
+
+
+# --- local endpoint ---------------------------------------------------------------------------------------
+
+
+def cmd_local_up(args: argparse.Namespace, config: Config) -> int:
+    from local_aws.server import serve_forever
+
+    on_start = None
+    if args.provision:
+        from local_aws.provision import provision
+
+        def on_start(endpoint: Any) -> None:
+            print(f"provisioned: {provision(endpoint, config)}")
+
+    return serve_forever(args.state_dir, args.port, region=config.env.aws_region, on_start=on_start)
+
+
+def cmd_local_show(args: argparse.Namespace, config: Config) -> int:
+    import os
+    import urllib.error
+    import urllib.request
+
+    endpoint = (args.endpoint or os.environ.get("AWS_ENDPOINT_URL") or "http://127.0.0.1:4566").rstrip("/")
+    url = f"{endpoint}/_local/{args.command}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            records = json.loads(response.read())
+    except (urllib.error.URLError, OSError) as exc:
+        raise PipelineOpsError(
+            f"no local endpoint answers at {endpoint}: {exc}", hint="start one with `mlops local up`"
+        ) from exc
+    if isinstance(records, dict):
+        records = records.get(args.command, records.get("items", []))
+    if args.json:
+        print(json.dumps(records, indent=2))
+        return 0
+    if not records:
+        print(f"no {args.command} yet")
+    for record in records:
+        if args.command == "notifications":
+            print(f"── {record.get('time')}  {record.get('subject') or '(no subject)'}")
+            print(record.get("message", ""))
+            print()
+        else:
+            from pipeline_scripts.demo_report import _event_summary
+
+            deliveries = ", ".join(f"{d.get('rule')}→{d.get('status')}" for d in record.get("deliveries", []))
+            print(
+                f"{record.get('time')}  {_event_summary(record.get('event', {}))}"
+                f"  [{deliveries or 'no rule'}]"
+            )
+    return 0
 
 
 def _report_problems(problems: list[str]) -> int:
@@ -341,6 +454,9 @@ COMMANDS: dict[tuple[str, str | None], Any] = {
     ("data", "generate"): cmd_generate,
     ("config", "show"): cmd_config_show,
     ("demo", None): cmd_demo,
+    ("local", "up"): cmd_local_up,
+    ("local", "notifications"): cmd_local_show,
+    ("local", "events"): cmd_local_show,
 }
 
 

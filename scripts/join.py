@@ -8,8 +8,8 @@
   named ``<input>.out`` with one prediction per line in input order
 - ``--output`` (default ``/opt/ml/processing/output``) receives:
 
-  - ``data-quality-input.csv``: WITH a header, FEATURES then the prediction under the target's name
-    (``rings``), so its columns line up with the training baseline (``baseline.csv``)
+  - ``data-quality-input.csv``: WITH a header, the FEATURES, so its columns line up with the training
+    baseline (``baseline.csv``, features only: model quality judges the predictions)
   - ``predictions.csv``: headerless, one prediction per line (the model-quality step's input)
 
 A different number of feature rows and predictions is an error naming both counts.
@@ -24,7 +24,7 @@ import sys
 from typing import Dict, List, Optional
 
 import datafiles
-from datafiles import FEATURES, TARGET, DataError, StepError
+from datafiles import FEATURES, DataError, StepError
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +51,7 @@ def join(features_location: str, predictions_location: str, output_dir: str) -> 
             % (len(features), features_path, len(predictions), predictions_path),
             fix="join the batch transform output of exactly this input file (one prediction per line)",
         )
-    joined = features[list(FEATURES)].copy()
-    joined[TARGET] = predictions.to_numpy()
+    joined = features[list(FEATURES)]
     outputs = {
         "data_quality": os.path.join(output_dir, DATA_QUALITY_FILE),
         "predictions": os.path.join(output_dir, PREDICTIONS_FILE),

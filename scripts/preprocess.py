@@ -9,7 +9,9 @@ Subcommands (run as ``python3 preprocess.py <subcommand> ...`` in the SKLearn pr
     - ``train.csv``, ``validation.csv``, ``test.csv``: transformed, headerless, TARGET first then the
       transformer's output columns (the XGBoost CSV convention)
     - ``preprocessor.json``: the fitted transformer
-    - ``baseline.csv``: the raw train-split rows WITH a header (FEATURES + TARGET), the data-quality baseline
+    - ``baseline.csv``: the raw train-split FEATURES WITH a header, the data-quality baseline. The target is
+      left out: batches have predictions, not labels, and a prediction's distribution is not the label's
+      (a regression model's predictions are narrower), so comparing them would flag every clean batch.
 
 ``validate``
     Reads a raw, headerless inference CSV (FEATURES), validates it and writes it, normalised and with the
@@ -231,7 +233,7 @@ def fit(
         for role, rows in (("validation", validation_rows), ("test", test_rows)):
             stage.write_csv(outputs[role], transformed_frame(spec, data.iloc[rows].reset_index(drop=True)))
         save_transformer(spec, outputs["transformer"], stage)
-        stage.write_csv(outputs["baseline"], train[[*FEATURES, TARGET]], header=True)
+        stage.write_csv(outputs["baseline"], train[list(FEATURES)], header=True)
     return outputs
 
 

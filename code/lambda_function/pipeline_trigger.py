@@ -64,6 +64,16 @@ class StartRequest:
             description=self.description,
         )
 
+    def with_parameter(self, name: str, value: str) -> StartRequest:
+        return StartRequest(
+            pipeline=self.pipeline,
+            parameters=(*self.parameters, (name, value)),
+            token=self.token,
+            description=self.description,
+            ground_truth_bucket=self.ground_truth_bucket,
+            ground_truth_key=self.ground_truth_key,
+        )
+
     def api_kwargs(self) -> dict[str, Any]:
         return {
             "PipelineName": self.pipeline,
@@ -202,6 +212,29 @@ def find_running(sagemaker: Any, pipeline: str, max_pages: int = 5) -> str | Non
     return None
 
 
+def latest_training_input(sagemaker: Any, pipeline: str) -> str | None:
+    """``InputDataUri`` of the newest Succeeded execution of the training pipeline: the data the HPO
+    pipeline retunes on (each upload is its own batch folder, so there is no fixed key to default to)."""
+    page = sagemaker.list_pipeline_executions(
+        PipelineName=pipeline, SortBy="CreationTime", SortOrder="Descending", MaxResults=50
+    )
+    summaries = [
+        s
+        for s in page.get("PipelineExecutionSummaries", [])
+        if s.get("PipelineExecutionStatus") == "Succeeded"
+    ]
+    # Newest first even where the sort order is ignored (moto lists oldest first).
+    summaries.sort(key=lambda s: str(s.get("StartTime", "")), reverse=True)
+    for summary in summaries:
+        parameters = sagemaker.list_pipeline_parameters_for_execution(
+            PipelineExecutionArn=summary["PipelineExecutionArn"]
+        ).get("PipelineParameters", [])
+        for parameter in parameters:
+            if parameter.get("Name") == "InputDataUri" and parameter.get("Value"):
+                return str(parameter["Value"])
+    return None
+
+
 def start(sagemaker: Any, request: StartRequest) -> str:
     response = sagemaker.start_pipeline_execution(**request.api_kwargs())
     return str(response["PipelineExecutionArn"])
@@ -228,6 +261,14 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
         running = find_running(sagemaker, config.hpo_pipeline)
         if running:
             return common.ignored(f"HPO execution {running} is still running; not starting a second one")
+        training_data = latest_training_input(sagemaker, config.training_pipeline)
+        if training_data:
+            plan = plan.with_parameter("InputDataUri", training_data)
+        else:
+            log.warning(
+                "no Succeeded %s execution to take the training data from: HPO uses its default InputDataUri",
+                config.training_pipeline,
+            )
     if plan.ground_truth_key:
         exists = object_exists(common.client("s3"), plan.ground_truth_bucket, plan.ground_truth_key)
         plan = plan.with_ground_truth(exists)

@@ -203,7 +203,9 @@ class ExecutionRun:
         except ExpressionError as exc:
             self._finish_failed(record, executing, f"ClientError: {exc}", None, {})
         except StepFailedError as exc:
-            self._finish_failed(record, executing, exc.reason, exc.properties or None, exc.metadata)
+            self._finish_failed(
+                record, executing, exc.reason, exc.properties or None, exc.metadata, exc.outputs
+            )
         except Exception as exc:
             log.exception("step %s of %s crashed", spec.name, self.record.execution_arn)
             self._finish_failed(
@@ -234,6 +236,7 @@ class ExecutionRun:
         reason: str,
         properties: dict[str, Any] | None,
         metadata: dict[str, Any],
+        outputs: dict[str, str] | None = None,
     ) -> None:
         if not executing.is_set():
             executing.set()
@@ -244,6 +247,8 @@ class ExecutionRun:
             changes["properties"] = properties
         if metadata:
             changes["metadata"] = metadata
+        if outputs:
+            changes["outputs"] = outputs
         self._set_step(record, status, **changes)
 
     # ----------------------------------------------------------------------------------------------------

@@ -67,6 +67,7 @@ run "least_privilege_and_encryption" {
       pipeline_trigger = sort([
         "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "kms:Decrypt", "kms:GenerateDataKey",
         "sagemaker:ListPipelineExecutions", "sagemaker:StartPipelineExecution", "s3:GetObject", "s3:ListBucket",
+        "sagemaker:ListPipelineParametersForExecution",
       ])
       deploy_trigger = sort(["logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "kms:Decrypt", "kms:GenerateDataKey", "secretsmanager:GetSecretValue"])
     }
@@ -82,6 +83,13 @@ run "least_privilege_and_encryption" {
       "arn:aws:sagemaker:us-east-1:123456789012:pipeline/mlops-local-batch-inference",
     ])
     error_message = "the pipeline trigger may start exactly the three pipelines"
+  }
+
+  assert {
+    condition = one([
+      for statement in jsondecode(aws_iam_role_policy.lambda["pipeline_trigger"].policy).Statement : statement.Resource if statement.Sid == "ReadTrainingExecutionParameters"
+    ]) == ["arn:aws:sagemaker:us-east-1:123456789012:pipeline/mlops-local-training/execution/*"]
+    error_message = "the pipeline trigger may read the parameters of training executions only"
   }
 
   assert {

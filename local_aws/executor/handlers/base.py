@@ -35,11 +35,13 @@ class StepFailedError(Exception):
         reason: str,
         properties: Mapping[str, Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        outputs: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.properties = dict(properties or {})
         self.metadata = dict(metadata or {})  # replaces the step's metadata when given
+        self.outputs = dict(outputs or {})  # what was uploaded anyway (Continuous outputs), for reports
 
 
 @dataclass(frozen=True)

@@ -169,6 +169,7 @@ def run(step: ResolvedStep, ctx: StepContext) -> StepOutcome:
             raise StepFailedError(
                 reason,
                 describe(name, job_arn, args, status="Failed", started=started, ended=now(), reason=reason),
+                outputs=uploaded,
             )
     finally:
         ctx.cleanup(root)

@@ -35,6 +35,7 @@ class FakeSageMaker:
         self.by_token: dict[str, str] = {}
         self.executions: dict[str, list[dict[str, Any]]] = {}
         self.list_calls: list[dict[str, Any]] = []
+        self.parameters: dict[str, list[dict[str, str]]] = {}
 
     def start_pipeline_execution(self, **kwargs: Any) -> dict[str, str]:
         self.started.append(kwargs)
@@ -58,12 +59,18 @@ class FakeSageMaker:
             page["NextToken"] = str(end)
         return page
 
-    def add_execution(self, pipeline: str, status: str) -> str:
+    def add_execution(
+        self, pipeline: str, status: str, parameters: dict[str, str] | None = None, started: str = ""
+    ) -> str:
         arn = f"{ACCOUNT_ARN}:pipeline/{pipeline}/execution/old{len(self.executions.get(pipeline, []))}"
         self.executions.setdefault(pipeline, []).append(
-            {"PipelineExecutionArn": arn, "PipelineExecutionStatus": status}
+            {"PipelineExecutionArn": arn, "PipelineExecutionStatus": status, "StartTime": started}
         )
+        self.parameters[arn] = [{"Name": k, "Value": v} for k, v in (parameters or {}).items()]
         return arn
+
+    def list_pipeline_parameters_for_execution(self, **kwargs: Any) -> dict[str, Any]:
+        return {"PipelineParameters": self.parameters.get(kwargs["PipelineExecutionArn"], [])}
 
 
 @pytest.fixture
@@ -226,8 +233,21 @@ def test_model_quality_failure_starts_hpo(event: Event, sagemaker: FakeSageMaker
     assert call["ClientRequestToken"] == client_request_token(
         "hpo", CONFIG.hpo_pipeline, raw["detail"]["pipelineExecutionArn"]
     )
-    (listed,) = sagemaker.list_calls
-    assert listed["PipelineName"] == "mlops-local-training-hpo"
+    assert [c["PipelineName"] for c in sagemaker.list_calls] == [
+        "mlops-local-training-hpo",  # the guard
+        "mlops-local-training",  # where the training data comes from
+    ]
+
+
+def test_hpo_retunes_on_the_newest_successful_training_data(event: Event, sagemaker: FakeSageMaker) -> None:
+    data = "s3://mlops-local-bucket/abalone/training/batch-{}/training-data.csv"
+    training = CONFIG.training_pipeline
+    sagemaker.add_execution(training, "Succeeded", {"InputDataUri": data.format(1)}, "2026-11-01T00:00:00")
+    sagemaker.add_execution(training, "Succeeded", {"InputDataUri": data.format(2)}, "2026-11-02T00:00:00")
+    sagemaker.add_execution(training, "Failed", {"InputDataUri": data.format(3)}, "2026-11-03T00:00:00")
+    assert pipeline_trigger.handler(event("step_model_quality_failed"), None)["status"] == "started"
+    (call,) = sagemaker.started
+    assert call["PipelineParameters"] == [{"Name": "InputDataUri", "Value": data.format(2)}]
 
 
 @pytest.mark.parametrize("status", ["Executing", "Stopping"])
