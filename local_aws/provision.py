@@ -60,7 +60,9 @@ def provision(
         if reason:
             raise ProvisionError(f"--terraform asked for, but {reason}")
     started = time.monotonic()
-    variables = {"gitlab_url": gitlab_url, "gitlab_project_id": LOCAL_GITLAB_PROJECT} if gitlab_url else {}
+    variables: dict[str, str] = (
+        {"gitlab_url": gitlab_url, "gitlab_project_id": LOCAL_GITLAB_PROJECT} if gitlab_url else {}
+    )
     if use_terraform:
         outputs = _terraform(endpoint, env_file, variables)
         secret_arn = outputs.get("gitlab_token_secret_arn")
@@ -75,18 +77,18 @@ def provision(
     return f"{how} ({time.monotonic() - started:.1f} s)"
 
 
-def _terraform(endpoint: Any, env_file: Path, variables: dict[str, str | None]) -> dict[str, Any]:
+def _terraform(endpoint: Any, env_file: Path, variables: dict[str, str]) -> dict[str, Any]:
     from local_aws.terraform import apply_local
 
     return apply_local(
         endpoint.endpoint_url,
         endpoint.state_dir / "terraform",
         env_file,
-        variables={k: v for k, v in variables.items() if v is not None},
+        variables=variables,
     )
 
 
-def _from_tf_files(endpoint: Any, config: Any, env_file: Path, variables: dict[str, str | None]) -> str:
+def _from_tf_files(endpoint: Any, config: Any, env_file: Path, variables: dict[str, str]) -> str:
     """The resources the rules target, then the rules and targets exactly as the .tf files render them."""
     from pipeline_scripts.lambda_package import build_package
 
@@ -161,8 +163,8 @@ def _from_tf_files(endpoint: Any, config: Any, env_file: Path, variables: dict[s
     missing = wanted - set(functions)
     if missing:
         raise ProvisionError(
-            f"the rules target Lambda functions this provisioner does not know: {sorted(missing)}",
-            +": add them to local_aws/provision.py as lambda.tf declares them, or use --terraform",
+            f"the rules target Lambda functions this provisioner does not know: {sorted(missing)}: "
+            "add them to local_aws/provision.py as lambda.tf declares them, or use --terraform"
         )
     code = build_package(PROJECT_ROOT / "code" / "lambda_function", LAMBDA_ZIP).read_bytes()
     lam = clients.client("lambda")

@@ -4,7 +4,8 @@ Sources, highest precedence first:
 
 1. CLI overrides (``mlops --set KEY=VALUE``),
 2. environment variables ``MLOPS_<KEY>`` (dots in yaml keys become ``__``: ``MLOPS_HPO__MAX_JOBS``),
-3. the files: ``env_files/<env>.tfvars`` (HCL, also read by Terraform) and ``pipeline_scripts/pipelines.yaml``,
+3. the files: ``env_files/<env>.tfvars`` (HCL, also read by Terraform) and
+   ``pipeline_scripts/pipelines.yaml``,
 4. defaults declared on the dataclasses below.
 
 Every value is coerced to its declared type and validated when the config is loaded; a problem raises
@@ -36,6 +37,10 @@ ENV_DIR = PROJECT_ROOT / "env_files"
 PIPELINES_YAML = Path(__file__).resolve().parent / "pipelines.yaml"
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
 ENV_PREFIX = "MLOPS_"
+# MLOPS_* variables that are not configuration: CI's job selector and the test suite's switches.
+NOT_CONFIG_VARIABLES = frozenset(
+    {"MLOPS_JOB", "MLOPS_ALLOW_NO_TERRAFORM", "MLOPS_ALLOW_NO_GITLAB_CI_LOCAL", "MLOPS_ALLOW_NO_CHECKOV"}
+)
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")  # pipeline / model package group names
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -52,7 +57,7 @@ LOWER_IS_BETTER = ("rmse", "mse", "mae")
 REGRESSION_METRICS = (*LOWER_IS_BETTER, "r2")
 
 
-class _Invalid(ValueError):
+class _InvalidError(ValueError):
     """Raised by validators; turned into a ConfigError naming the file and key."""
 
     def __init__(self, key: str, message: str, fix: str) -> None:
@@ -63,7 +68,7 @@ class _Invalid(ValueError):
 
 def _check(condition: bool, key: str, message: str, fix: str) -> None:
     if not condition:
-        raise _Invalid(key, message, fix)
+        raise _InvalidError(key, message, fix)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -501,7 +506,7 @@ def load_config(
             {
                 k[len(ENV_PREFIX) :].lower().replace("__", "."): v
                 for k, v in environ.items()
-                if k.startswith(ENV_PREFIX)
+                if k.startswith(ENV_PREFIX) and k not in NOT_CONFIG_VARIABLES
             },
             "environment variable",
         ),
@@ -679,7 +684,7 @@ def _build(cls: type, data: Any, file: str, path: str) -> Any:
         kwargs[name] = _coerce(data[name], hints[name], file, f"{path}{name}")
     try:
         return cls(**kwargs)
-    except _Invalid as exc:
+    except _InvalidError as exc:
         raise ConfigError(f"{file}: {path}{exc.key} {exc}", hint=exc.fix) from exc
 
 
@@ -692,7 +697,7 @@ def _coerce(value: Any, expected: Any, file: str, key: str) -> Any:
             f"{file}: {key} must be {kind}, got {_describe(value)}", hint=f"write {key} as {kind}"
         )
 
-    if dataclasses.is_dataclass(expected):
+    if isinstance(expected, type) and dataclasses.is_dataclass(expected):
         return (
             _build(expected, value, file, f"{key}.")
             if not isinstance(value, list)

@@ -384,12 +384,11 @@ class Lifecycle:
 
 
 def run_demo(
-    config: Config, out_dir: Path, *, echo: Callable[[str], None] = print, terraform: bool | None = None
+    config: Config, out_dir: Path, *, echo: Callable[[str], None] = print, terraform: bool | None = False
 ) -> DemoResult:
     """Start a fresh local endpoint, provision it from the repo's Terraform, run the lifecycle."""
-    from local_aws.provision import provision
-
     from local_aws.gitlab import FakeGitLab
+    from local_aws.provision import provision
     from local_aws.server import LocalAWS
 
     wall = time.monotonic()

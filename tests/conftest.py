@@ -34,7 +34,7 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     pin_sdk_config()
 
 
-class NetworkBlocked(RuntimeError):
+class NetworkBlockedError(RuntimeError):
     pass
 
 
@@ -45,7 +45,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[object, .
 
     def refuse(self: socket.socket, address: object, *args: object) -> None:
         attempts.append((address,))
-        raise NetworkBlocked(f"network call to {address!r} during an offline test")
+        raise NetworkBlockedError(f"network call to {address!r} during an offline test")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     yield attempts

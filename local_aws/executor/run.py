@@ -204,7 +204,7 @@ class ExecutionRun:
             self._finish_failed(record, executing, f"ClientError: {exc}", None, {})
         except StepFailedError as exc:
             self._finish_failed(
-                record, executing, exc.reason, exc.properties or None, exc.metadata, exc.outputs
+                record, executing, exc.reason, exc.properties or None, exc.metadata, outputs=exc.outputs
             )
         except Exception as exc:
             log.exception("step %s of %s crashed", spec.name, self.record.execution_arn)
@@ -236,6 +236,7 @@ class ExecutionRun:
         reason: str,
         properties: dict[str, Any] | None,
         metadata: dict[str, Any],
+        *,
         outputs: dict[str, str] | None = None,
     ) -> None:
         if not executing.is_set():
