@@ -402,6 +402,8 @@ def run_demo(
         _pointed_at(endpoint),
         FakeGitLab(GITLAB_TOKEN, _deploy_job(config, out_dir)) as gitlab,
     ):
+        # moto keeps its state per process: start from nothing, whatever ran before in this process.
+        endpoint.reset()
         lifecycle = Lifecycle(config, endpoint, gitlab, out_dir, echo)
         try:
             how = provision(

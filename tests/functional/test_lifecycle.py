@@ -41,7 +41,8 @@ EXPECTED = [
 
 
 @pytest.mark.slow
-def test_the_whole_lifecycle_runs_locally(tmp_path: Path) -> None:
+def test_the_whole_lifecycle_runs_locally(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLOPS_HPO__MAX_JOBS", "2")  # the demo tunes 4 candidates; 2 prove the same here
     lines: list[str] = []
     result = run_demo(load_config("local", environ={}), tmp_path / "demo", echo=lines.append)
 

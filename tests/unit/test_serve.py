@@ -37,7 +37,7 @@ def test_serving_sees_exactly_the_training_inputs(trained: dict[str, Path]) -> N
     # The raw train split, scored through serving, equals the model on preprocess's written training matrix.
     model = serve.model_fn(str(trained["model"]))
     raw = pd.read_csv(trained["baseline"] / "baseline.csv", dtype={"sex": object})
-    body = raw.drop(columns=[TARGET]).to_csv(header=False, index=False)
+    body = raw.to_csv(header=False, index=False)  # the baseline is the raw train-split features
     served = serve.predict_fn(serve.input_fn(body, "text/csv"), model)
     spec = model.transformer
     written = datafiles.read_numeric_csv(trained["train"] / "train.csv", [TARGET, *spec["output_columns"]])
