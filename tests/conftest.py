@@ -14,11 +14,28 @@ ROOT = Path(__file__).resolve().parent.parent
 _SCRUBBED_PREFIXES = ("AWS_", "MLOPS_", "SAGEMAKER_", "TF_VAR_")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Scrub real AWS settings for the whole session too: module- and session-scoped fixtures are set up
+    before the function-scoped scrub below (a CI job may export AWS_ENDPOINT_URL for a live endpoint)."""
+    for key in list(os.environ):
+        if key.startswith(_SCRUBBED_PREFIXES) and not key.startswith("MLOPS_ALLOW_"):
+            del os.environ[key]
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
+
+
 @pytest.fixture(autouse=True)
 def _no_real_aws(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Dummy credentials, no instance metadata, no real profiles or config files, no MLOPS_ overrides."""
     for key in list(os.environ):
-        if key.startswith(_SCRUBBED_PREFIXES):
+        if key.startswith(_SCRUBBED_PREFIXES) and not key.startswith("MLOPS_ALLOW_"):
             monkeypatch.delenv(key, raising=False)
     empty = tmp_path_factory.getbasetemp() / "empty-aws-config"
     empty.write_text("")
