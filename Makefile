@@ -61,6 +61,7 @@ deploy-approved: install ## Point ENV's inference pipeline at MODEL_PACKAGE_ARN 
 bench: install ## Benchmarks (not part of the test suite): they print their figures
 	$(BIN)/python benchmarks/bench_definitions.py
 	@if [ -f benchmarks/bench_data_quality.py ]; then $(BIN)/python benchmarks/bench_data_quality.py; fi
+	$(BIN)/python benchmarks/bench_local.py
 
 lock: ## Re-pin transitive dependencies into constraints.txt from the current .venv
 	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
