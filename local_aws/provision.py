@@ -108,14 +108,15 @@ def _from_tf_files(endpoint: Any, config: Any, env_file: Path, variables: dict[s
     s3.put_bucket_notification_configuration(
         Bucket=env.bucket_name, NotificationConfiguration={"EventBridgeConfiguration": {}}
     )
-    topic_arn = clients.client("sns").create_topic(Name=f"{name}-notifications")["TopicArn"]
     sns = clients.client("sns")
+    topic_arn = sns.create_topic(Name=f"{name}-notifications")["TopicArn"]
     for address in env.email_recipient:
         sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint=address)
-    queue_url = clients.client("sqs").create_queue(QueueName=f"{name}-dead-letter")["QueueUrl"]
-    queue_arn = clients.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
+    sqs = clients.client("sqs")
+    queue_url = sqs.create_queue(QueueName=f"{name}-dead-letter")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     secret_arn = clients.client("secretsmanager").create_secret(Name=f"{name}/gitlab-trigger-token")["ARN"]
     role_arn = clients.client("iam").create_role(
         RoleName=f"{name}-lambda", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST)

@@ -412,12 +412,11 @@ def cmd_local_show(args: argparse.Namespace, config: Config) -> int:
             print(record.get("message", ""))
             print()
         else:
-            from pipeline_scripts.demo_report import _event_summary
+            from pipeline_scripts.demo_report import event_summary
 
             deliveries = ", ".join(f"{d.get('rule')}→{d.get('status')}" for d in record.get("deliveries", []))
             print(
-                f"{record.get('time')}  {_event_summary(record.get('event', {}))}"
-                f"  [{deliveries or 'no rule'}]"
+                f"{record.get('time')}  {event_summary(record.get('event', {}))}  [{deliveries or 'no rule'}]"
             )
     return 0
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pipeline_scripts.config import PROJECT_ROOT, Config
+from pipeline_scripts.demo_report import epoch
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +69,11 @@ class DemoResult:
 class Lifecycle:
     """One run of the lifecycle against a started :class:`local_aws.server.LocalAWS`."""
 
-    def __init__(
-        self, config: Config, endpoint: Any, gitlab: Any, out_dir: Path, echo: Callable[[str], None]
-    ):
+    def __init__(self, config: Config, endpoint: Any, gitlab: Any, echo: Callable[[str], None]):
         self.config = config
         self.env = config.env
         self.endpoint = endpoint
         self.gitlab = gitlab
-        self.out_dir = out_dir
         self.echo = echo
         self.started = time.monotonic()
         self.checks: list[Check] = []
@@ -115,7 +113,7 @@ class Lifecycle:
                 self._seen_steps[key] = status
                 took = ""
                 if step.get("EndTime") and step.get("StartTime"):
-                    took = f" ({_seconds(step['EndTime']) - _seconds(step['StartTime']):.1f} s)"
+                    took = f" ({epoch(step['EndTime']) - epoch(step['StartTime']):.1f} s)"
                 reason = f" — {step['FailureReason'][:140]}" if step.get("FailureReason") else ""
                 self.say(f"  {kind:9} {step['StepName']:30} {status}{took}{reason}")
         notes = self.endpoint.notifications()
@@ -287,7 +285,7 @@ class Lifecycle:
             bool(finished) and finished.get("PipelineExecutionStatus") == "Succeeded",  # type: ignore[union-attr]
             (finished or {}).get("FailureReason", ""),
         )
-        latest = self.versions()[0] if self.versions() else None
+        latest = next(iter(self.versions()), None)
         metadata = (
             self.sm.describe_model_package(ModelPackageName=latest.arn).get("CustomerMetadataProperties")
             or {}
@@ -400,11 +398,11 @@ def run_demo(
     with (
         LocalAWS(state, region=config.env.aws_region) as endpoint,
         _pointed_at(endpoint),
-        FakeGitLab(GITLAB_TOKEN, _deploy_job(config, out_dir)) as gitlab,
+        FakeGitLab(GITLAB_TOKEN, _deploy_job(config)) as gitlab,
     ):
         # moto keeps its state per process: start from nothing, whatever ran before in this process.
         endpoint.reset()
-        lifecycle = Lifecycle(config, endpoint, gitlab, out_dir, echo)
+        lifecycle = Lifecycle(config, endpoint, gitlab, echo)
         try:
             how = provision(
                 endpoint, config, gitlab_url=gitlab.url, gitlab_token=GITLAB_TOKEN, terraform=terraform
@@ -439,7 +437,7 @@ def _mlops(config: Config, *args: str) -> int:
     return done.returncode
 
 
-def _deploy_job(config: Config, out_dir: Path) -> Callable[[Any], None]:
+def _deploy_job(config: Config) -> Callable[[Any], None]:
     """The deploy-on-approval job the GitLab trigger runs (.gitlab-ci.yml `deploy-approved`)."""
 
     def job(trigger: Any) -> None:
@@ -487,9 +485,3 @@ def _failed_steps(sm: Any, arn: str) -> list[str]:
         return []
     steps = sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]
     return [s["StepName"] for s in steps if s["StepStatus"] == "Failed"]
-
-
-def _seconds(moment: Any) -> float:
-    from pipeline_scripts.demo_report import _epoch
-
-    return _epoch(moment)

@@ -81,7 +81,7 @@ def timeline(data: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "time": record.get("time"),
                 "kind": "event",
-                "what": _event_summary(event),
+                "what": event_summary(event),
                 "detail": ", ".join(
                     f"{d.get('rule')} → {d.get('target_arn', '').rsplit(':', 1)[-1]} ({d.get('status')})"
                     for d in record.get("deliveries", [])
@@ -112,11 +112,11 @@ def timeline(data: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     rows = [r for r in rows if r.get("time")]
-    rows.sort(key=lambda r: _epoch(r["time"]))
+    rows.sort(key=lambda r: epoch(r["time"]))
     if rows:
-        origin = _epoch(rows[0]["time"])
+        origin = epoch(rows[0]["time"])
         for row in rows:
-            row["t"] = round(_epoch(row["time"]) - origin, 2)
+            row["t"] = round(epoch(row["time"]) - origin, 2)
     return rows
 
 
@@ -288,7 +288,7 @@ def _copy_artifacts(endpoint: Any, record: dict[str, Any], into: Path) -> list[d
 # --- small helpers ----------------------------------------------------------------------------------------
 
 
-def _event_summary(event: dict[str, Any]) -> str:
+def event_summary(event: dict[str, Any]) -> str:
     detail = event.get("detail", {}) or {}
     kind = event.get("detail-type", "")
     if kind == "Object Created":
@@ -308,7 +308,7 @@ def _event_summary(event: dict[str, Any]) -> str:
     return f"{event.get('source')} {kind}"
 
 
-def _epoch(value: Any) -> float:
+def epoch(value: Any) -> float:
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, datetime):
@@ -319,7 +319,7 @@ def _epoch(value: Any) -> float:
 def _duration(start: Any, end: Any) -> float | None:
     if not start or not end:
         return None
-    return _epoch(end) - _epoch(start)
+    return epoch(end) - epoch(start)
 
 
 def _fmt_duration(start: Any, end: Any) -> str:
