@@ -76,7 +76,7 @@ class LocalAWS:
         lambda_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
         schedule_interval: float = 1.0,
     ) -> None:
-        self.state_dir = Path(state_dir)
+        self.state_dir = Path(state_dir).resolve()  # subprocesses (Lambdas, steps) run elsewhere
         self.port = port
         self.host = host
         self.region = region

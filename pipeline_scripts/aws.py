@@ -12,12 +12,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from pipeline_scripts.code_bundle import CodeBundle
 from pipeline_scripts.config import PROJECT_ROOT, Config
 from pipeline_scripts.errors import DataError, PipelineOpsError
 from pipeline_scripts.pipelines import BuiltPipeline
+from pipeline_scripts.session import boto_session
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +25,7 @@ DATA_DIR = PROJECT_ROOT / "data"
 
 def client(service: str, config: Config) -> Any:
     # boto3 honours AWS_ENDPOINT_URL (the local endpoint) by itself. `Any`: the stubs overload on literals.
-    session: Any = boto3.session.Session(region_name=config.env.aws_region)
+    session: Any = boto_session(region_name=config.env.aws_region)
     return session.client(service)
 
 

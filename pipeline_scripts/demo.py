@@ -390,6 +390,7 @@ def run_demo(
     from local_aws.server import LocalAWS
 
     wall = time.monotonic()
+    out_dir = out_dir.resolve()  # the Lambdas and step scripts run in subprocesses with their own cwd
     state = out_dir / "state"
     shutil.rmtree(state, ignore_errors=True)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -137,6 +137,10 @@ def _source(ctx: StepContext, submit: Any, paths: ContainerPaths, scratch: Path)
     return code
 
 
+# Thread-pool sizes honoured by XGBoost (OpenMP), numpy's BLAS builds and MKL.
+THREAD_POOL_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def _environment(
     definition: Mapping[str, Any],
     hyperparameters: dict[str, Any],
@@ -204,10 +208,21 @@ def describe(name: str, job_arn: str, definition: Mapping[str, Any], **extra: An
 
 
 def run_training_job(
-    ctx: StepContext, name: str, definition: Mapping[str, Any], tuning_job_arn: str | None = None
+    ctx: StepContext,
+    name: str,
+    definition: Mapping[str, Any],
+    tuning_job_arn: str | None = None,
+    *,
+    cpus: int | None = None,
 ) -> TrainingJobResult:
     """Run one training job (a TrainingStep's, or one of a tuning job's); never raises StepFailedError
-    for the job's own failure: the result says Failed and why."""
+    for the job's own failure: the result says Failed and why.
+
+    ``cpus``: the job's share of this machine when several jobs run at once (on AWS each has its own
+    instance). The job sees it as ``SM_NUM_CPUS``, and OpenMP/BLAS thread pools are capped to it, unless
+    the definition's Environment sets them: XGBoost's default of one thread per core, in two jobs at
+    once on two cores, trains about three times slower than one thread each."""
+    share = max(1, min(cpus or ctx.cpu_count, ctx.cpu_count))
     job_arn = ctx.arn("training-job", name)
     started = now()
     root = ctx.job_root(name)
@@ -239,8 +254,11 @@ def run_training_job(
         )
         args = [part for key in sorted(user) for part in (f"--{key}", cli_value(user[key]))]
         env = _environment(
-            definition, user, channels, paths, program=str(program), submit=str(submit), cpus=ctx.cpu_count
+            definition, user, channels, paths, program=str(program), submit=str(submit), cpus=share
         )
+        if share < ctx.cpu_count:
+            defined = definition.get("Environment") or {}
+            env.update({k: str(share) for k in THREAD_POOL_VARIABLES if k not in defined})
         limit = runtime_limit(definition)
         result = process.run(
             [sys.executable, str(BOOTSTRAP), str(root), str(code / str(program)), *args],

@@ -133,7 +133,9 @@ def run(step: ResolvedStep, ctx: StepContext) -> StepOutcome:
                 "TunedHyperParameters": tuned,
                 "ObjectiveStatus": "Failed",
             }
-        result = run_training_job(ctx, job, _job_definition(base, tuned, metric), tuning_arn)
+        result = run_training_job(
+            ctx, job, _job_definition(base, tuned, metric), tuning_arn, cpus=ctx.cpu_count // workers
+        )
         return _summary(result, tuned, name, objective)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"tune-{step.name}") as pool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tarfile
 from typing import Any
 
@@ -30,7 +31,8 @@ print("epoch 2 loss=%.6f" % loss)
 if args.x < 0:
     raise SystemExit("ERROR: x must not be negative")
 with open(os.path.join(args.model_dir, "model.json"), "w") as handle:
-    json.dump({"x": args.x, "data": data, "unknown": unknown}, handle)
+    threads = {k: os.environ.get(k) for k in ("SM_NUM_CPUS", "OMP_NUM_THREADS")}
+    json.dump({"x": args.x, "data": data, "unknown": unknown, "threads": threads}, handle)
 """
 
 METRICS = [{"Name": "loss", "Regex": r"loss=([0-9\.]+)"}]
@@ -104,7 +106,12 @@ def test_training_step_packs_the_model_and_reports_the_last_metric(
     assert [(m["MetricName"], m["Value"]) for m in properties["FinalMetricDataList"]] == [("loss", 2.25)]
     model = model_json(local_aws, properties["ModelArtifacts"]["S3ModelArtifacts"])
     # JSON-encoded hyperparameters arrive decoded; sagemaker_* ones are not passed to the program.
-    assert model == {"x": 2.5, "data": "the training data", "unknown": []}
+    assert {k: model[k] for k in ("x", "data", "unknown")} == {
+        "x": 2.5,
+        "data": "the training data",
+        "unknown": [],
+    }
+    assert model["threads"]["SM_NUM_CPUS"] == str(os.cpu_count() or 1)  # a lone job has the machine
     metadata = local_aws.steps(arn)["Train"]["Metadata"]
     assert metadata["TrainingJob"]["Arn"].endswith(f":training-job/{name}")
     described = local_aws.clients.sagemaker.describe_training_job(TrainingJobName=name)
@@ -205,3 +212,17 @@ def test_tuning_fails_when_the_objective_is_not_a_defined_metric(local_aws: Loca
         "objective metric 'acc' is not one of the MetricDefinitions (loss)"
         in (local_aws.steps(arn)["Tune"]["FailureReason"])
     )
+
+
+def test_parallel_tuning_jobs_share_the_cores_instead_of_oversubscribing_them(
+    local_aws: LocalAws, sourcedir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On AWS each of the 2 parallel jobs has its own instance; here they share 4 cores: 2 each, and
+    # OpenMP (XGBoost) is capped to that share instead of starting a thread per core in each job.
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    arn = local_aws.run(pipeline([tuning_step(sourcedir)]))
+    properties = {s["StepName"]: s for s in local_aws.executor.record(arn)["Steps"]}["Tune"]["Properties"]
+    assert properties["TrainingJobStatusCounters"]["Completed"] == 6
+    for summary in properties["TrainingJobSummaries"]:
+        uri = f"s3://{BUCKET}/models/{summary['TrainingJobName']}/output/model.tar.gz"
+        assert model_json(local_aws, uri)["threads"] == {"SM_NUM_CPUS": "2", "OMP_NUM_THREADS": "2"}
