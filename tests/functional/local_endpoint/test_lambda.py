@@ -5,14 +5,16 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from local_aws.server import LocalAWS
 
-from .conftest import create_function, drain, local_get, make_queue
+from .conftest import FakeExecutor, create_function, drain, local_get, make_queue
 
 ECHO = """
 import json, os
@@ -218,3 +220,22 @@ def test_timeout_counts_from_the_handler_call(client: Callable[[str], Any]) -> N
     error = json.loads(response["Payload"].read())
     assert error["errorType"] == "Sandbox.Timedout"
     assert "Task timed out after 1.00 seconds" in error["errorMessage"]
+
+
+def test_a_relative_state_dir_still_runs_lambdas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aws: LocalAWS
+) -> None:
+    # `mlops demo --out build/x` gives a relative state dir; the handler runs in a subprocess elsewhere.
+    monkeypatch.chdir(tmp_path)
+    with LocalAWS(Path("relative-state"), executor_factory=FakeExecutor) as other:
+        assert other.state_dir == tmp_path / "relative-state"
+        made: dict[str, Any] = {}
+
+        def client(service: str) -> Any:
+            made.setdefault(service, boto3.client(service, endpoint_url=other.endpoint_url))
+            return made[service]
+
+        create_function(client, "answer", ANSWER)
+        response = client("lambda").invoke(FunctionName="answer", Payload=json.dumps({"x": 4}))
+        assert "FunctionError" not in response, response["Payload"].read()
+        assert json.loads(response["Payload"].read())["answer"] == 8
