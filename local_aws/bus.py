@@ -6,8 +6,9 @@ module does what moto cannot: it skips DISABLED rules, matches with ``local_aws.
 dead-letter queue), SageMaker pipeline (``SageMakerPipelineParameters`` with dynamic ``$.`` paths), SNS,
 SQS and event-bus targets, applying ``Input``, ``InputPath`` and ``InputTransformer``. Delivery runs on
 one worker thread in arrival order; ``wait_idle`` returns once the queue and the Lambda runs it started
-are done. ``Scheduler`` fires ENABLED ``rate(...)`` rules; ``cron(...)`` rules are parsed and reported but
-not fired locally (fire one on demand with ``EventBus.fire_rule``).
+are done. ``Scheduler`` fires ENABLED ``rate(...)`` rules one period after it first sees them and
+``cron(...)`` rules in each UTC minute they match (``local_aws.cron``); ``EventBus.fire_rule`` fires one
+on demand.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from local_aws import cron
 from local_aws.lambdas import AsyncOutcome, LambdaRunner
 from local_aws.state import EndpointClients, EventLog, iso_time, make_event
 
@@ -424,16 +427,25 @@ def rate_seconds(expression: str) -> float | None:
 
 
 class Scheduler:
-    """Fires ENABLED ``rate(...)`` rules of the default bus one period after it first sees them."""
+    """Fires ENABLED schedule rules of the default bus: ``rate(...)`` one period after it first sees them
+    and every period after; ``cron(...)`` once in each UTC minute the expression matches, from the minute
+    after it first sees the rule (a rule created at 03:00:10 with ``cron(0 3 * * ? *)`` fires tomorrow).
+    A minute missed between two ticks still fires (once), looking back at most a day."""
 
     def __init__(
-        self, bus: EventBus, interval: float = 1.0, clock: Callable[[], float] = time.monotonic
+        self,
+        bus: EventBus,
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.bus = bus
         self.interval = interval
         self.clock = clock
+        self.wall_clock = wall_clock
         self._next: dict[str, float] = {}
-        self._reported: set[str] = set()
+        self._last_minute: dict[str, datetime] = {}
+        self._parsed: dict[str, cron.Cron | None] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -448,32 +460,47 @@ class Scheduler:
 
     def reset(self) -> None:
         self._next.clear()
-        self._reported.clear()
+        self._last_minute.clear()
 
     def tick(self) -> list[str]:
         """Fire every due schedule once; returns the names of the rules fired."""
         now, fired, seen = self.clock(), [], set()
+        minute = self.wall_clock().astimezone(UTC).replace(second=0, microsecond=0)
         for rule in self.bus.rules():
             expression = rule.get("ScheduleExpression")
             if not expression or rule.get("State") != "ENABLED":
                 continue
-            period = rate_seconds(expression)
-            if period is None:
-                if rule["Arn"] not in self._reported:
-                    log.info(
-                        "rule %s: %s is not fired locally (fire it with fire_rule)", rule["Name"], expression
-                    )
-                    self._reported.add(rule["Arn"])
-                continue
             seen.add(rule["Arn"])
-            due = self._next.setdefault(rule["Arn"], now + period)
-            if now >= due:
-                self.bus.fire_rule(rule["Name"])
-                self._next[rule["Arn"]] = now + period
-                fired.append(rule["Name"])
+            period = rate_seconds(expression)
+            if period is not None:
+                due = self._next.setdefault(rule["Arn"], now + period)
+                if now >= due:
+                    self._next[rule["Arn"]] = now + period
+                    fired.append(rule["Name"])
+            elif (schedule := self._cron(rule["Name"], expression)) is not None:
+                last = self._last_minute.setdefault(rule["Arn"], minute)
+                missed = (minute - last) // timedelta(minutes=1)
+                if any(
+                    schedule.matches(minute - timedelta(minutes=back)) for back in range(min(missed, 1440))
+                ):
+                    fired.append(rule["Name"])
+                self._last_minute[rule["Arn"]] = minute
+        for name in fired:
+            self.bus.fire_rule(name)
         for arn in set(self._next) - seen:
             del self._next[arn]
+        for arn in set(self._last_minute) - seen:
+            del self._last_minute[arn]
         return fired
+
+    def _cron(self, name: str, expression: str) -> cron.Cron | None:
+        if expression not in self._parsed:
+            try:
+                self._parsed[expression] = cron.parse(expression)
+            except cron.CronError as exc:
+                log.warning("rule %s: %s is never fired locally: %s", name, expression, exc)
+                self._parsed[expression] = None
+        return self._parsed[expression]
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):

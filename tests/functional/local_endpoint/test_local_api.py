@@ -6,6 +6,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -90,15 +91,14 @@ def test_health_wait_and_unknown_local_path(aws: LocalAWS) -> None:
     assert caught.value.code == 404
 
 
-def test_rate_rule_fires_after_its_period_and_cron_does_not(
+def test_rate_rule_fires_after_its_period_and_not_when_disabled(
     aws: LocalAWS, client: Callable[[str], Any]
 ) -> None:
     url, arn = make_queue(client, "scheduled")
     events = client("events")
     events.put_rule(Name="every-5-minutes", ScheduleExpression="rate(5 minutes)")
-    events.put_rule(Name="nightly", ScheduleExpression="cron(0 2 * * ? *)")
     events.put_rule(Name="off", ScheduleExpression="rate(1 minute)", State="DISABLED")
-    for rule in ("every-5-minutes", "nightly", "off"):
+    for rule in ("every-5-minutes", "off"):
         events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": arn}])
     now = [1000.0]
     scheduler = Scheduler(aws.bus, clock=lambda: now[0])
@@ -115,6 +115,39 @@ def test_rate_rule_fires_after_its_period_and_cron_does_not(
     assert event["source"] == "aws.events"
     assert event["resources"] == ["arn:aws:events:us-east-1:123456789012:rule/every-5-minutes"]
     assert event["detail"] == {}
+
+
+def test_cron_rule_fires_in_the_minutes_it_matches_from_the_next_one(
+    aws: LocalAWS, client: Callable[[str], Any]
+) -> None:
+    url, arn = make_queue(client, "scheduled")
+    events = client("events")
+    events.put_rule(Name="nightly", ScheduleExpression="cron(0 2 * * ? *)")
+    events.put_rule(Name="quarterly-hour", ScheduleExpression="cron(0/15 * * * ? *)")
+    events.put_rule(Name="broken", ScheduleExpression="cron(0 2 * * * *)")  # both day fields: never fires
+    for rule in ("nightly", "quarterly-hour", "broken"):
+        events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": arn}])
+    wall = [datetime(2026, 11, 24, 2, 0, 10, tzinfo=UTC)]
+    scheduler = Scheduler(aws.bus, wall_clock=lambda: wall[0])
+
+    assert scheduler.tick() == []  # first seen inside 02:00: that minute is not fired retroactively
+    wall[0] += timedelta(seconds=40)
+    assert scheduler.tick() == []  # 02:00:50, same minute
+    wall[0] += timedelta(minutes=14)
+    assert scheduler.tick() == []  # 02:14:50: 02:01-02:14 match neither
+    wall[0] += timedelta(seconds=10)
+    assert scheduler.tick() == ["quarterly-hour"]  # 02:15:00
+    wall[0] += timedelta(seconds=30)
+    assert scheduler.tick() == []  # still 02:15: fires once per minute
+    wall[0] = datetime(2026, 11, 25, 2, 0, 1, tzinfo=UTC)  # a day later (the machine slept)
+    assert sorted(scheduler.tick()) == ["nightly", "quarterly-hour"]  # missed minutes fire once
+    assert aws.wait_idle(20)
+    bodies = [json.loads(m["Body"]) for m in drain(client, url)]
+    assert sorted(b["resources"][0].rsplit("/", 1)[1] for b in bodies) == [
+        "nightly",
+        "quarterly-hour",
+        "quarterly-hour",
+    ]
 
 
 def test_schedule_can_be_fired_on_demand(aws: LocalAWS, client: Callable[[str], Any]) -> None:
