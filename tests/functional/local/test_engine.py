@@ -319,3 +319,36 @@ def test_records_survive_a_restart_of_the_executor(tmp_path: Path) -> None:
         assert "stopped before this execution finished" in interrupted["FailureReason"]
         with pytest.raises(ExecutionNotFoundError):
             env.executor.describe(arn + "x")
+
+
+# Literal container paths through the usual file APIs, as many SageMaker processing scripts are written.
+LITERAL_PATHS = """
+import glob, os, pathlib, shutil
+import pandas as pd
+frame = pd.concat(pd.read_csv(p) for p in sorted(glob.glob("/opt/ml/processing/input/*.csv")))
+os.makedirs("/opt/ml/processing/output/summary", exist_ok=True)
+frame.describe().to_csv("/opt/ml/processing/output/summary/describe.csv")
+pathlib.Path("/opt/ml/processing/output/rows.txt").write_text(str(len(frame)))
+shutil.copy("/opt/ml/processing/input/a.csv", "/opt/ml/processing/output/copy.csv")
+assert os.path.isdir("/opt/ml/processing/output/summary")
+assert sorted(os.listdir("/opt/ml/processing/output")) == ["copy.csv", "rows.txt", "summary"]
+print("files seen as", sorted(glob.glob("/opt/ml/processing/output/*")))
+"""
+
+
+def test_literal_container_paths_in_a_script_read_and_write_the_job_tree(local_aws: LocalAws) -> None:
+    local_aws.put("literal/in/a.csv", "x,y\n1,2\n3,4\n")
+    local_aws.put("literal/in/b.csv", "x,y\n5,6\n")
+    step = processing(
+        "Literal",
+        local_aws.put("code/literal.py", LITERAL_PATHS),
+        inputs=[s3_input("data", f"s3://{BUCKET}/literal/in", "/opt/ml/processing/input")],
+        outputs=[s3_output("out", "/opt/ml/processing/output")],
+    )
+    arn = local_aws.run(pipeline([step]))
+    assert local_aws.executor.describe(arn)["PipelineExecutionStatus"] == "Succeeded", local_aws.steps(arn)
+    prefix = f"runs/{execution_id(arn)}/out/"
+    assert local_aws.keys(prefix) == [prefix + k for k in ("copy.csv", "rows.txt", "summary/describe.csv")]
+    assert local_aws.get(f"s3://{BUCKET}/{prefix}rows.txt") == b"3"
+    assert local_aws.get(f"s3://{BUCKET}/{prefix}copy.csv") == b"x,y\n1,2\n3,4\n"
+    assert not Path("/opt/ml/processing/output").exists()  # nothing written outside the job's tree

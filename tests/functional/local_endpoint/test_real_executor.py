@@ -1,9 +1,11 @@
-"""The endpoint with the real pipeline executor: a definition runs, its events reach the rules."""
+"""The endpoint with the real pipeline executor: a definition runs, its events reach the rules; the
+SageMaker SDK drives it unchanged."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
@@ -80,3 +82,92 @@ def test_execution_runs_and_its_status_events_reach_rules(real: LocalAWS) -> Non
     } in parameters
     (message,) = drain(lambda _: sqs, url)
     assert json.loads(message["Body"])["detail"]["pipelineExecutionArn"] == execution
+
+
+# Literal container paths, as many SageMaker examples write them (the bootstrap maps them locally).
+COUNT_ROWS = """
+import glob, json, os
+rows = sum(1 for path in glob.glob("/opt/ml/processing/input/*.csv") for _ in open(path))
+os.makedirs("/opt/ml/processing/output", exist_ok=True)
+json.dump({"rows": rows}, open("/opt/ml/processing/output/result.json", "w"))
+print("counted", rows)
+"""
+
+
+def test_the_sagemaker_sdk_upserts_starts_and_follows_a_pipeline_unchanged(
+    real: LocalAWS, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a developer writes with the SDK, pointed at the endpoint by AWS_ENDPOINT_URL only."""
+    from botocore.exceptions import WaiterError
+    from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
+    from sagemaker.workflow.condition_step import ConditionStep
+    from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo
+    from sagemaker.workflow.fail_step import FailStep
+    from sagemaker.workflow.functions import Join, JsonGet
+    from sagemaker.workflow.parameters import ParameterInteger
+    from sagemaker.workflow.pipeline import Pipeline
+    from sagemaker.workflow.pipeline_context import PipelineSession
+    from sagemaker.workflow.properties import PropertyFile
+    from sagemaker.workflow.steps import ProcessingStep
+
+    from pipeline_scripts.session import SDK_CONFIG  # opts out of the SDK's telemetry calls only
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", real.endpoint_url)
+    role = "arn:aws:iam::123456789012:role/sdk"
+    boto_session = boto3.session.Session(region_name="us-east-1")
+    boto_session.client("s3").create_bucket(Bucket="sdk-bucket")
+    boto_session.client("s3").put_object(Bucket="sdk-bucket", Key="data/rows.csv", Body=b"1\n2\n3\n")
+    session = PipelineSession(
+        boto_session=boto_session, default_bucket="sdk-bucket", sagemaker_config=SDK_CONFIG
+    )
+    script = tmp_path / "count.py"
+    script.write_text(COUNT_ROWS)
+
+    processor = ScriptProcessor(
+        image_uri="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+        command=["python3"],
+        role=role,
+        instance_count=1,
+        instance_type="ml.m5.large",
+        sagemaker_session=session,
+    )
+    result = PropertyFile(name="Result", output_name="result", path="result.json")
+    count = ProcessingStep(
+        name="Count",
+        step_args=processor.run(
+            code=str(script),  # the SDK uploads it to the endpoint's S3
+            inputs=[ProcessingInput(source="s3://sdk-bucket/data", destination="/opt/ml/processing/input")],
+            outputs=[ProcessingOutput(output_name="result", source="/opt/ml/processing/output")],
+        ),
+        property_files=[result],
+    )
+    minimum = ParameterInteger(name="MinimumRows", default_value=1)
+    check = ConditionStep(
+        name="EnoughRows",
+        conditions=[
+            ConditionGreaterThanOrEqualTo(
+                left=JsonGet(step_name=count.name, property_file=result, json_path="rows"), right=minimum
+            )
+        ],
+        if_steps=[],
+        else_steps=[FailStep(name="TooFew", error_message=Join(on=" ", values=["fewer rows than", minimum]))],
+    )
+    pipeline = Pipeline(
+        name="sdk-pipeline", parameters=[minimum], steps=[count, check], sagemaker_session=session
+    )
+    pipeline.upsert(role_arn=role)
+    assert json.loads(pipeline.describe()["PipelineDefinition"]) == json.loads(pipeline.definition())
+
+    enough = pipeline.start()
+    enough.wait(delay=1, max_attempts=120)
+    assert enough.describe()["PipelineExecutionStatus"] == "Succeeded"
+    steps = {s["StepName"]: s["StepStatus"] for s in enough.list_steps()}
+    assert steps == {"Count": "Succeeded", "EnoughRows": "Succeeded"}
+
+    too_few = pipeline.start(parameters={"MinimumRows": 100})
+    with pytest.raises(WaiterError):  # the SDK's waiter raises on a Failed execution, as on AWS
+        too_few.wait(delay=1, max_attempts=120)
+    described = too_few.describe()
+    assert described["PipelineExecutionStatus"] == "Failed"
+    assert "fewer rows than 100" in described["FailureReason"]
+    assert {s["StepName"]: s["StepStatus"] for s in too_few.list_steps()}["TooFew"] == "Failed"
