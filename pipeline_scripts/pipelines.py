@@ -50,7 +50,22 @@ def build_pipeline(
         if approved is None:
             raise ValueError("the inference pipeline needs an approved model version")
         pipeline = build_inference_pipeline(ctx, approved)
-    return BuiltPipeline(kind=kind, name=pipeline.name, definition=json.loads(pipeline.definition()))
+    definition = json.loads(pipeline.definition())
+    _drop_build_time_job_names(definition["Steps"])
+    return BuiltPipeline(kind=kind, name=pipeline.name, definition=definition)
+
+
+def _drop_build_time_job_names(steps: list[dict[str, Any]]) -> None:
+    """The SDK drops the ``sagemaker_job_name`` hyperparameter (base job name + build time) from training
+    steps, not from tuning steps. Drop it there too: the same code then gives the same definition, so an
+    unchanged upsert is a no-op and diffs show real changes only. Jobs get their names at execution time."""
+    for step in steps:
+        args = step.get("Arguments") or {}
+        if step.get("Type") == "Tuning":
+            for job in [args.get("TrainingJobDefinition") or {}, *(args.get("TrainingJobDefinitions") or [])]:
+                (job.get("StaticHyperParameters") or {}).pop("sagemaker_job_name", None)
+        if step.get("Type") == "Condition":
+            _drop_build_time_job_names([*(args.get("IfSteps") or []), *(args.get("ElseSteps") or [])])
 
 
 def build_all(config: Config, approved: ApprovedModel, kinds: tuple[str, ...] = KINDS) -> list[BuiltPipeline]:
