@@ -14,6 +14,8 @@ Not a test: run with ``make bench`` (or ``python benchmarks/bench_local.py [--sk
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -58,13 +60,14 @@ def trained_model(root: Path) -> Path:
         transformer_dir=str(dirs["preprocessor"]),
         baseline_dir=str(dirs["baseline"]),
     )
-    train.run(
-        str(dirs["train"]),
-        str(dirs["validation"]),
-        str(dirs["preprocessor"]),
-        str(dirs["model"]),
-        HYPERPARAMETERS,
-    )
+    with contextlib.redirect_stdout(io.StringIO()):  # the per-round metric lines are for the job's log
+        train.run(
+            str(dirs["train"]),
+            str(dirs["validation"]),
+            str(dirs["preprocessor"]),
+            str(dirs["model"]),
+            HYPERPARAMETERS,
+        )
     return dirs["model"]
 
 
