@@ -133,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    if not args.verbose:  # "Found credentials in environment variables." and the like: -v shows them
+        for noisy in ("botocore", "boto3", "s3transfer", "urllib3"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         config = load_config(args.env, overrides=dict(args.overrides))
         handler = COMMANDS[(args.group, getattr(args, "command", None))]
@@ -377,10 +380,25 @@ def cmd_local_up(args: argparse.Namespace, config: Config) -> int:
 
     on_start = None
     if args.provision:
+        import os
+
+        from local_aws.gitlab import FakeGitLab
         from local_aws.provision import provision
+        from local_aws.server import exports
+        from pipeline_scripts.demo import GITLAB_TOKEN, deploy_job
 
         def on_start(endpoint: Any) -> None:
-            print(f"provisioned: {provision(endpoint, config)}")
+            # The deploy job runs `mlops pipelines upsert` in a subprocess: point it at this endpoint.
+            for line in exports(endpoint.endpoint_url, endpoint.region):
+                key, _, value = line.removeprefix("export ").partition("=")
+                os.environ[key] = value
+            gitlab = FakeGitLab(GITLAB_TOKEN, deploy_job(config)).start()
+            how = provision(endpoint, config, gitlab_url=gitlab.url, gitlab_token=GITLAB_TOKEN)
+            print(f"provisioned: {how}")
+            print(
+                f"GitLab stand-in on {gitlab.url}: approving a model version runs the deploy-on-approval "
+                "job (mlops pipelines upsert --only inference --model-package-arn ...)"
+            )
 
     return serve_forever(args.state_dir, args.port, region=config.env.aws_region, on_start=on_start)
 

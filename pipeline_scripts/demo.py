@@ -399,7 +399,7 @@ def run_demo(
     with (
         LocalAWS(state, region=config.env.aws_region) as endpoint,
         _pointed_at(endpoint),
-        FakeGitLab(GITLAB_TOKEN, _deploy_job(config)) as gitlab,
+        FakeGitLab(GITLAB_TOKEN, deploy_job(config)) as gitlab,
     ):
         # moto keeps its state per process: start from nothing, whatever ran before in this process.
         endpoint.reset()
@@ -438,8 +438,9 @@ def _mlops(config: Config, *args: str) -> int:
     return done.returncode
 
 
-def _deploy_job(config: Config) -> Callable[[Any], None]:
-    """The deploy-on-approval job the GitLab trigger runs (.gitlab-ci.yml `deploy-approved`)."""
+def deploy_job(config: Config) -> Callable[[Any], None]:
+    """The deploy-on-approval job the GitLab trigger runs (.gitlab-ci.yml `deploy-approved`), against the
+    endpoint in AWS_ENDPOINT_URL (the demo's and `mlops local up --provision`'s GitLab stand-in)."""
 
     def job(trigger: Any) -> None:
         arn = trigger.variables.get("MODEL_PACKAGE_ARN", "")

@@ -23,6 +23,10 @@ class NoApprovedModelError(RegistryError):
     """The model package group has no Approved version yet."""
 
 
+class UnknownGroupError(RegistryError):
+    """The model package group does not exist (the first training run creates it)."""
+
+
 class PipelineOpsError(MlopsError):
     """Upserting, starting or describing a SageMaker pipeline failed."""
 

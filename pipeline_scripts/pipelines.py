@@ -86,9 +86,12 @@ def write_definitions(built: list[BuiltPipeline], out_dir: Path) -> list[Path]:
 
 
 def _quiet_sdk() -> None:
-    """The SDK logs v3-migration and field-popping notices on every build; they are not actionable here."""
+    """The SDK logs v3-migration and field-popping notices on every build, and warns that a pipeline
+    session starts no jobs (that is the point of it); none of it is actionable here."""
     import os
+    import warnings
 
+    warnings.filterwarnings("ignore", message="Running within a PipelineSession", category=UserWarning)
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     for name in (
         "sagemaker",

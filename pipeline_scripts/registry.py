@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pipeline_scripts.errors import NoApprovedModelError, RegistryError
+from pipeline_scripts.errors import NoApprovedModelError, RegistryError, UnknownGroupError
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,14 @@ def describe_version(sm: Any, group: str, version: int | str | None = None) -> d
 
 def latest_approved(sm: Any, group: str) -> ApprovedModel:
     """The newest Approved version of ``group`` with what inference needs from it."""
-    approved = list_versions(sm, group, status=APPROVED)
+    try:
+        approved = list_versions(sm, group, status=APPROVED)
+    except UnknownGroupError as exc:  # nothing trained yet: the same situation as nothing approved
+        raise NoApprovedModelError(
+            f"model package group {group!r} does not exist yet, so no version is Approved",
+            hint="the first training run creates it: upload training data or mlops pipelines start "
+            "training, then approve the version: mlops models approve",
+        ) from exc
     if not approved:
         raise NoApprovedModelError(
             f"model package group {group!r} has no Approved version",
@@ -203,7 +210,7 @@ def _require_group(sm: Any, group: str) -> None:
             or "ValidationException" in str(exc)
             or "ResourceNotFound" in str(exc)
         ):
-            raise RegistryError(
+            raise UnknownGroupError(
                 f"model package group {group!r} does not exist",
                 hint="it is created by the first training pipeline run (or check model_package_group_name)",
             ) from exc

@@ -218,3 +218,39 @@ def test_a_pipeline_started_by_the_cli_runs_and_both_report_it_the_same(endpoint
         time.sleep(0.5)
     assert notes, "no notification for the failed execution"
     assert "Failed" in notes[0]["subject"]
+
+
+def test_approving_a_version_with_the_cli_deploys_it_through_the_gitlab_stand_in(endpoint: Endpoint) -> None:
+    """`--provision` also starts a GitLab stand-in: the model-approved rule → deploy-trigger Lambda → a
+    triggered pipeline whose deploy job points the inference pipeline at the approved version."""
+    sm = endpoint.boto3("sagemaker")
+    group = "mlops-local-abalone"
+    sm.create_model_package_group(ModelPackageGroupName=group)
+    baseline = {"ContentType": "application/json", "S3Uri": f"s3://{BUCKET}/baseline/statistics.json"}
+    arn = sm.create_model_package(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification={
+            "Containers": [{"Image": "xgb:1.7-1", "ModelDataUrl": f"s3://{BUCKET}/models/1/model.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        DriftCheckBaselines={"ModelDataQuality": {"Statistics": baseline, "Constraints": baseline}},
+    )["ModelPackageArn"]
+
+    endpoint.aws(
+        "sagemaker", "update-model-package", "--model-package-arn", arn, "--model-approval-status", "Approved"
+    )
+    deadline = time.monotonic() + 90
+    definition = ""
+    while arn not in definition:
+        assert time.monotonic() < deadline, "the approved version was not deployed: " + json.dumps(
+            endpoint.aws("sagemaker", "list-pipelines")
+        )
+        time.sleep(1)
+        pipelines = {p["PipelineName"] for p in sm.list_pipelines()["PipelineSummaries"]}
+        if "mlops-local-batch-inference" in pipelines:
+            definition = sm.describe_pipeline(PipelineName="mlops-local-batch-inference")[
+                "PipelineDefinition"
+            ]
+    assert arn in definition

@@ -126,6 +126,24 @@ def test_cli_upsert_without_approved_version_says_what_to_do(
     assert "Traceback" not in captured.err
 
 
+def test_cli_upsert_before_the_first_training_run_upserts_training_and_hpo(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A fresh account or local endpoint has no model package group yet: the same exit 3 as no approved
+    version (make pipelines-upsert turns it into a warning), not an error that stops the set-up."""
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="mlops-local-bucket")
+        assert main(["pipelines", "upsert"]) == EXIT_NO_APPROVED_MODEL
+        names = [
+            p["PipelineName"]
+            for p in boto3.client("sagemaker", region_name="us-east-1").list_pipelines()["PipelineSummaries"]
+        ]
+    captured = capsys.readouterr()
+    assert sorted(names) == ["mlops-local-training", "mlops-local-training-hpo"]
+    assert "model package group 'mlops-local-abalone' does not exist yet" in captured.err
+    assert "hint: run the training pipeline, approve its model" in captured.err
+
+
 def test_cli_upsert_records_the_approved_version_and_updates(
     sm: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
