@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from pipeline_scripts.code_bundle import CodeBundle
 from pipeline_scripts.config import PROJECT_ROOT, Config
 from pipeline_scripts.errors import DataError, PipelineOpsError
@@ -201,11 +203,12 @@ def _object_exists(s3: Any, bucket: str, key: str) -> bool:
 def _pipeline_exists(sm: Any, name: str) -> bool:
     try:
         sm.describe_pipeline(PipelineName=name)
-    except Exception as exc:
+    except ClientError as exc:  # connection and credential problems go up to the CLI's own messages
         if any(s in str(exc) for s in ("ResourceNotFound", "does not exist", "Could not find")):
             return False
         raise PipelineOpsError(
-            f"cannot describe pipeline {name}: {exc}", hint="check your credentials"
+            f"cannot describe pipeline {name}: {exc}",
+            hint="check that your credentials allow sagemaker:DescribePipeline",
         ) from exc
     return True
 

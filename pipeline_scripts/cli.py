@@ -146,6 +146,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MlopsError as exc:
         _error(exc)
         return EXIT_ERROR
+    except Exception as exc:  # AWS's own errors: one line and a hint, not a traceback (-v shows it)
+        aws_error = _aws_error(exc)
+        if aws_error is None:
+            raise
+        log.debug("AWS call failed", exc_info=True)
+        _error(aws_error)
+        return EXIT_ERROR
+
+
+def _aws_error(exc: Exception) -> MlopsError | None:
+    """An MlopsError for botocore's errors (no credentials, endpoint down, an API's refusal); else None."""
+    import os
+
+    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if isinstance(exc, NoCredentialsError):
+        return MlopsError(
+            "no AWS credentials found",
+            hint="configure them (aws configure, AWS_PROFILE), or run against a local endpoint: "
+            "mlops local up, then export what it prints",
+        )
+    if isinstance(exc, EndpointConnectionError):
+        where = f"the endpoint in AWS_ENDPOINT_URL ({endpoint})" if endpoint else "AWS"
+        return MlopsError(
+            f"cannot reach {where}: {exc}",
+            hint="start the local endpoint (mlops local up) or unset AWS_ENDPOINT_URL"
+            if endpoint
+            else "check your network and region",
+        )
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        operation = getattr(exc, "operation_name", "the call")
+        return MlopsError(
+            f"AWS refused {operation}: {error.get('Code', 'error')}: {error.get('Message', exc)}",
+            hint="check the permissions of your credentials and the names in env_files/ (mlops config show)",
+        )
+    if isinstance(exc, BotoCoreError):
+        return MlopsError(f"AWS call failed: {exc}", hint="run again with -v for the details")
+    return None
 
 
 def _error(exc: MlopsError) -> None:
