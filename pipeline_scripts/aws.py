@@ -185,11 +185,44 @@ def upload_data(
                 hint="choose a new --batch name; nothing was uploaded or overwritten",
             )
         files.append((path, key))
+    check_data_files({Path(key).name: path for path, key in files})
     uris = []
     for path, key in files:
         s3.upload_file(str(path), env.bucket_name, key)
         uris.append(f"s3://{env.bucket_name}/{key}")
     return uris
+
+
+def check_data_files(files: dict[str, Path]) -> None:
+    """Read each file with the readers the pipeline's steps use (scripts/datafiles.py), before anything
+    is uploaded: a file the pipeline would reject is reported now, with its row and the fix, instead of
+    starting a pipeline that fails. Ground truth must have one value per inference row."""
+    import importlib.util
+
+    from pipeline_scripts.code_bundle import SCRIPTS_DIR
+
+    spec = importlib.util.spec_from_file_location("mlops_datafiles", SCRIPTS_DIR / "datafiles.py")
+    assert spec is not None and spec.loader is not None
+    datafiles = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(datafiles)
+    readers = {
+        "training-data.csv": datafiles.read_training_csv,
+        "inference-data.csv": datafiles.read_features_csv,
+        "ground-truth.csv": datafiles.read_target_csv,
+    }
+    rows: dict[str, int] = {}
+    for name, path in files.items():
+        try:
+            rows[name] = len(readers[name](str(path)))
+        except datafiles.StepError as exc:
+            raise DataError(str(exc), hint="fix the file and upload again; nothing was uploaded") from exc
+    if "ground-truth.csv" in rows and rows["ground-truth.csv"] != rows.get("inference-data.csv"):
+        raise DataError(
+            f"{files['ground-truth.csv']} has {rows['ground-truth.csv']} rows but "
+            f"{files['inference-data.csv']} has {rows.get('inference-data.csv')}: ground truth needs one "
+            "value per inference row, in the same order",
+            hint="fix the files and upload again; nothing was uploaded",
+        )
 
 
 def _object_exists(s3: Any, bucket: str, key: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -14,6 +15,7 @@ from pipeline_scripts.cli import EXIT_ERROR, EXIT_NO_APPROVED_MODEL, main
 from pipeline_scripts.errors import DataError, NoApprovedModelError, RegistryError
 
 GROUP = "mlops-local-abalone"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -223,3 +225,25 @@ def test_inference_upload_checks_every_file_before_uploading_any(
     assert [o["Key"] for o in listed] == ["abalone/inference/b2/inference-data.csv"]
     assert main(["data", "upload", "inference", "--batch", "a/b"]) == EXIT_ERROR
     assert "not a single folder name" in capsys.readouterr().err
+
+
+def test_a_file_the_pipeline_would_reject_is_reported_before_any_upload(
+    sm: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="mlops-local-bucket")
+    (tmp_path / "training-data.csv").write_text("sex,length\nF,0.4\n")
+    assert main(["data", "upload", "training", "--data-dir", str(tmp_path), "--batch", "b1"]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "looks like a header row; the data files are headerless" in err
+    assert f"{tmp_path / 'training-data.csv'}, row 1" in err
+    assert "nothing was uploaded" in err
+
+    rows = (ROOT / "data" / "inference-data.csv").read_text().splitlines()
+    (tmp_path / "inference-data.csv").write_text("\n".join(rows[:5]) + "\n")
+    (tmp_path / "ground-truth.csv").write_text("9\n10\n11\n")
+    assert main(["data", "upload", "inference", "--data-dir", str(tmp_path), "--batch", "b1"]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "ground-truth.csv has 3 rows but" in err
+    assert "inference-data.csv has 5" in err
+    assert "Contents" not in s3.list_objects_v2(Bucket="mlops-local-bucket", Prefix="abalone/")
