@@ -22,7 +22,7 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -243,6 +243,13 @@ def exports(endpoint_url: str, region: str) -> list[str]:
     lines += [f"export {key}={value}" for key, value in DUMMY_CREDENTIALS.items()]
     lines += [f"export AWS_DEFAULT_REGION={region}", f"export AWS_REGION={region}"]
     return lines
+
+
+def export_to(environ: MutableMapping[str, str], endpoint_url: str, region: str) -> None:
+    """Set what ``exports`` prints in ``environ`` (e.g. ``os.environ``, for subprocesses started later)."""
+    for line in exports(endpoint_url, region):
+        key, _, value = line.removeprefix("export ").partition("=")
+        environ[key] = value
 
 
 def serve_forever(

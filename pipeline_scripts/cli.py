@@ -424,14 +424,12 @@ def cmd_local_up(args: argparse.Namespace, config: Config) -> int:
 
         from local_aws.gitlab import FakeGitLab
         from local_aws.provision import provision
-        from local_aws.server import exports
+        from local_aws.server import export_to
         from pipeline_scripts.demo import GITLAB_TOKEN, deploy_job
 
         def on_start(endpoint: Any) -> None:
             # The deploy job runs `mlops pipelines upsert` in a subprocess: point it at this endpoint.
-            for line in exports(endpoint.endpoint_url, endpoint.region):
-                key, _, value = line.removeprefix("export ").partition("=")
-                os.environ[key] = value
+            export_to(os.environ, endpoint.endpoint_url, endpoint.region)
             gitlab = FakeGitLab(GITLAB_TOKEN, deploy_job(config)).start()
             how = provision(endpoint, config, gitlab_url=gitlab.url, gitlab_token=GITLAB_TOKEN)
             print(f"provisioned: {how}")

@@ -457,13 +457,11 @@ def deploy_job(config: Config) -> Callable[[Any], None]:
 @contextlib.contextmanager
 def _pointed_at(endpoint: Any) -> Iterator[None]:
     """Point boto3, the SDK and subprocesses (the CLI, Terraform) at the endpoint for the demo's duration."""
-    from local_aws.server import exports
+    from local_aws.server import export_to
 
     saved = dict(os.environ)
     os.environ.setdefault("MLOPS_HPO__MAX_JOBS", DEMO_HPO_MAX_JOBS)
-    for line in exports(endpoint.endpoint_url, endpoint.region):
-        key, _, value = line.removeprefix("export ").partition("=")
-        os.environ[key] = value
+    export_to(os.environ, endpoint.endpoint_url, endpoint.region)
     try:
         yield
     finally:
