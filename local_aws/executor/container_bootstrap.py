@@ -109,9 +109,15 @@ def remap_file_functions(root: str) -> None:
         wrapper.__doc__ = function.__doc__
         return wrapper
 
+    capabilities = [os.supports_dir_fd, os.supports_fd, os.supports_follow_symlinks]
     for name, count in PATH_FUNCTIONS.items():
         if hasattr(os, name):
-            setattr(os, name, wrap(getattr(os, name), count))
+            original = getattr(os, name)
+            wrapper = wrap(original, count)
+            setattr(os, name, wrapper)
+            for supported in capabilities:  # shutil.rmtree and others check these sets for the functions
+                if original in supported:
+                    supported.add(wrapper)
     opener = wrap(io.open, 1)
     builtins.open = opener
     io.open = opener

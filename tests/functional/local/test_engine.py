@@ -330,6 +330,9 @@ os.makedirs("/opt/ml/processing/output/summary", exist_ok=True)
 frame.describe().to_csv("/opt/ml/processing/output/summary/describe.csv")
 pathlib.Path("/opt/ml/processing/output/rows.txt").write_text(str(len(frame)))
 shutil.copy("/opt/ml/processing/input/a.csv", "/opt/ml/processing/output/copy.csv")
+os.makedirs("/opt/ml/processing/output/scratch/deeper")
+shutil.rmtree("/opt/ml/processing/output/scratch")
+assert shutil.rmtree.avoids_symlink_attacks  # the fd-based rmtree, as in the container
 assert os.path.isdir("/opt/ml/processing/output/summary")
 assert sorted(os.listdir("/opt/ml/processing/output")) == ["copy.csv", "rows.txt", "summary"]
 print("files seen as", sorted(glob.glob("/opt/ml/processing/output/*")))
