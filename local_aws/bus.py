@@ -221,12 +221,9 @@ class EventBus:
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Wait until every queued event is delivered and the Lambda runs it started have finished."""
         deadline = time.monotonic() + timeout
-        with self._lock:
-            while self._pending:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._idle.wait(remaining)
+        with self._idle:
+            if not self._idle.wait_for(lambda: not self._pending, timeout):
+                return False
         return self.lambdas.wait_idle(max(0.0, deadline - time.monotonic()))
 
     @property

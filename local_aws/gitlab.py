@@ -13,7 +13,6 @@ import itertools
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -125,14 +124,8 @@ class FakeGitLab:
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Wait until every triggered job has finished."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while self._running:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._idle.wait(remaining)
-        return True
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._running, timeout)
 
     # --- HTTP -----------------------------------------------------------------------------------------
 

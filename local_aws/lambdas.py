@@ -454,14 +454,8 @@ class LambdaRunner:
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Wait until every queued asynchronous invocation finished (retries and dead-lettering included)."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while self._pending:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._idle.wait(remaining)
-        return True
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._pending, timeout)
 
     @property
     def busy(self) -> bool:
