@@ -59,13 +59,13 @@ def _drop_build_time_job_names(steps: list[dict[str, Any]]) -> None:
     """The SDK drops the ``sagemaker_job_name`` hyperparameter (base job name + build time) from training
     steps, not from tuning steps. Drop it there too: the same code then gives the same definition, so an
     unchanged upsert is a no-op and diffs show real changes only. Jobs get their names at execution time."""
-    for step in steps:
-        args = step.get("Arguments") or {}
+    from pipeline_scripts.validate import iter_steps
+
+    for step in iter_steps(steps):
         if step.get("Type") == "Tuning":
+            args = step.get("Arguments") or {}
             for job in [args.get("TrainingJobDefinition") or {}, *(args.get("TrainingJobDefinitions") or [])]:
                 (job.get("StaticHyperParameters") or {}).pop("sagemaker_job_name", None)
-        if step.get("Type") == "Condition":
-            _drop_build_time_job_names([*(args.get("IfSteps") or []), *(args.get("ElseSteps") or [])])
 
 
 def build_all(config: Config, approved: ApprovedModel, kinds: tuple[str, ...] = KINDS) -> list[BuiltPipeline]:
