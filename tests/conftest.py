@@ -51,6 +51,14 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     pin_sdk_config()
 
 
+def missing_tool(switch: str, reason: str) -> None:
+    """A tool the tests need is missing: fail saying so, or skip when ``MLOPS_ALLOW_<switch>=1``."""
+    variable = f"MLOPS_ALLOW_{switch}"
+    if os.environ.get(variable) == "1":
+        pytest.skip(f"{variable}=1: {reason}")
+    pytest.fail(f"{reason} (set {variable}=1 to skip)", pytrace=False)
+
+
 class NetworkBlockedError(RuntimeError):
     pass
 

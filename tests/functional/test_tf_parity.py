@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from moto.server import ThreadedMotoServer
 
 from local_aws.terraform import TerraformError, apply_local, terraform_available
 from local_aws.tf_rules import RuleSpec, read_rules
+from tests.conftest import missing_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 # Beyond local.tfvars: schedules (SageMaker pipeline targets with parameters) and two notified step
@@ -35,12 +35,6 @@ notify_step_statuses = ["Failed", "Succeeded"]
 pytestmark = pytest.mark.slow
 
 
-def _missing(reason: str) -> None:
-    if os.environ.get("MLOPS_ALLOW_NO_TERRAFORM") == "1":
-        pytest.skip(f"MLOPS_ALLOW_NO_TERRAFORM=1: {reason}")
-    pytest.fail(f"{reason} (set MLOPS_ALLOW_NO_TERRAFORM=1 to skip)", pytrace=False)
-
-
 @pytest.fixture(scope="module")
 def env_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("tfvars") / "local.tfvars"
@@ -52,7 +46,7 @@ def env_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def applied(tmp_path_factory: pytest.TempPathFactory, env_file: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     reason = terraform_available()
     if reason is not None:
-        _missing(reason)
+        missing_tool("NO_TERRAFORM", reason)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -63,7 +57,7 @@ def applied(tmp_path_factory: pytest.TempPathFactory, env_file: Path) -> Iterato
             outputs = apply_local(endpoint, tmp_path_factory.mktemp("terraform"), env_file)
         except TerraformError as exc:
             if "could not" in str(exc) and "provider" in str(exc):
-                _missing(f"terraform init could not install hashicorp/aws: {exc}")
+                missing_tool("NO_TERRAFORM", f"terraform init could not install hashicorp/aws: {exc}")
             raise
         yield endpoint, outputs
     finally:

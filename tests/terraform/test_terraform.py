@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from local_aws.terraform import TerraformError, provider_mirror, run, terraform_available, terraform_env
+from tests.conftest import missing_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 TESTS = Path(__file__).resolve().parent
@@ -23,17 +24,11 @@ ENV_FILES = sorted((ROOT / "env_files").glob("*.tfvars"))
 Terraform = Callable[..., str]
 
 
-def _missing(reason: str) -> None:
-    if os.environ.get("MLOPS_ALLOW_NO_TERRAFORM") == "1":
-        pytest.skip(f"MLOPS_ALLOW_NO_TERRAFORM=1: {reason}")
-    pytest.fail(f"{reason} (set MLOPS_ALLOW_NO_TERRAFORM=1 to skip the Terraform tests)", pytrace=False)
-
-
 @pytest.fixture(scope="module")
 def terraform(tmp_path_factory: pytest.TempPathFactory) -> Terraform:
     reason = terraform_available(min_version=(1, 11, 0))
     if reason is not None:
-        _missing(reason)
+        missing_tool("NO_TERRAFORM", reason)
     work = tmp_path_factory.mktemp("terraform")
     env = {
         key: value for key, value in terraform_env(work / "data", work).items() if not key.startswith("AWS_")
@@ -51,7 +46,7 @@ def terraform(tmp_path_factory: pytest.TempPathFactory) -> Terraform:
             if mirror
             else "registry.terraform.io (no mirror: TF_PROVIDER_MIRROR, /opt/tf-plugins)"
         )
-        _missing(f"terraform init could not install hashicorp/aws from {where}: {exc}")
+        missing_tool("NO_TERRAFORM", f"terraform init could not install hashicorp/aws from {where}: {exc}")
     return terraform
 
 
