@@ -78,7 +78,7 @@ ci-terraform: ## (CI job step) Install the pinned Terraform into TERRAFORM_INSTA
 	@if [ -n "$$TF_PLUGIN_CACHE_DIR" ]; then mkdir -p "$$TF_PLUGIN_CACHE_DIR"; fi
 
 ci-plan-report: install ## (CI job step) GitLab's Terraform report for ENV's saved plan (merge request widget)
-	$(BIN)/python -m pipeline_scripts.tf_plan_report build/terraform/$(ENV).tfplan \
+	$(BIN)/python -m pipeline_scripts.tooling.tf_plan_report build/terraform/$(ENV).tfplan \
 		--out build/terraform/$(ENV).plan-summary.json
 
 ci-deploy-report: ## (CI job step) Record a deploy-on-approval: build/deploy/deploy-approved.env (dotenv report)

@@ -39,7 +39,7 @@ CHECKOV_SKIP_PATHS := .venv .tools .terraform build tests node_modules
 	tf-plan tf-apply tf-destroy tf-docs scan
 
 lambda-package: install ## Build the Lambda zip (deterministic: same source, same bytes) at build/lambda/lambda_function.zip
-	$(BIN)/python -m pipeline_scripts.lambda_package --out $(LAMBDA_ZIP)
+	$(BIN)/python -m pipeline_scripts.tooling.lambda_package --out $(LAMBDA_ZIP)
 
 tf-cli-config:
 	@mkdir -p $(TF_BUILD)
@@ -110,7 +110,7 @@ else
 endif
 
 tf-docs: install ## Regenerate the inputs/outputs tables of README.md from variables.tf and outputs.tf
-	$(BIN)/python -m pipeline_scripts.tf_docs README.md
+	$(BIN)/python -m pipeline_scripts.tooling.tf_docs README.md
 
 $(CHECKOV_STAMP):
 	@mkdir -p .tools

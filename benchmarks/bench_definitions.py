@@ -13,17 +13,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline_scripts.session import go_offline
+from pipeline_scripts.build.session import go_offline
 
 go_offline()
 
 
 def main(repeats: int = 5) -> int:
     t0 = time.perf_counter()
-    from pipeline_scripts.code_bundle import code_bundle
+    from pipeline_scripts.build.approved import ApprovedModel
+    from pipeline_scripts.build.code_bundle import code_bundle
+    from pipeline_scripts.build.definitions import KINDS, build_pipeline
     from pipeline_scripts.config import load_config
-    from pipeline_scripts.pipelines import KINDS, build_pipeline
-    from pipeline_scripts.registry import ApprovedModel
 
     config = load_config("dev", environ={})
     env = config.env

@@ -90,7 +90,7 @@ def _terraform(endpoint: Any, env_file: Path, variables: dict[str, str]) -> dict
 
 def _from_tf_files(endpoint: Any, config: Any, env_file: Path, variables: dict[str, str]) -> str:
     """The resources the rules target, then the rules and targets exactly as the .tf files render them."""
-    from pipeline_scripts.lambda_package import build_package
+    from pipeline_scripts.tooling.lambda_package import build_package
 
     env = config.env
     clients = endpoint.clients

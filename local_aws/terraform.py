@@ -194,7 +194,7 @@ def _lambda_zip(path: Path | None) -> Path:
         if not path.is_file():
             raise TerraformError(f"{path}: no such Lambda package (make lambda-package builds it)")
         return path.resolve()
-    from pipeline_scripts.lambda_package import build_package
+    from pipeline_scripts.tooling.lambda_package import build_package
 
     return build_package(PROJECT_ROOT / "code" / "lambda_function", LAMBDA_ZIP).resolve()
 

@@ -11,17 +11,16 @@ import argparse
 import json
 import logging
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline_scripts.config import ENVIRONMENTS, PROJECT_ROOT, Config, load_config
-from pipeline_scripts.errors import ConfigError, MlopsError, NoApprovedModelError, PipelineOpsError
+from pipeline_scripts.config import ENVIRONMENTS, Config, load_config
+from pipeline_scripts.errors import MlopsError, NoApprovedModelError
+from pipeline_scripts.paths import BUILD_DIR, DATA_DIR, rel
 
 log = logging.getLogger("mlops")
 
-BUILD_DIR = PROJECT_ROOT / "build"
 EXIT_ERROR = 2
 EXIT_NO_APPROVED_MODEL = 3
 
@@ -84,49 +83,21 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument(
         "--batch", default="", help="batch folder name (default: the UTC time); never overwrites"
     )
-    upload.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / "data")
+    upload.add_argument("--data-dir", type=Path, default=DATA_DIR)
     generate = data.add_parser("generate", help="regenerate data/ from the abalone source (fixed seed)")
-    generate.add_argument("--source", type=Path, default=PROJECT_ROOT / "data" / "abalone.csv")
-    generate.add_argument("--out", type=Path, default=PROJECT_ROOT / "data")
+    generate.add_argument("--source", type=Path, default=DATA_DIR / "abalone.csv")
+    generate.add_argument("--out", type=Path, default=DATA_DIR)
     generate.add_argument("--seed", type=int, default=42)
 
     config = groups.add_parser("config", help="configuration").add_subparsers(dest="command", required=True)
     config.add_parser("show", help="print the resolved configuration and where each value came from")
 
-    demo = groups.add_parser(
-        "demo", help="the main job: the whole lifecycle on a local AWS endpoint (no AWS account, no Docker)"
-    )
-    demo.add_argument(
-        "--out", type=Path, default=BUILD_DIR / "demo", help="report and state (default build/demo)"
-    )
-    demo.add_argument(
-        "--terraform",
-        action="store_true",
-        help="provision with terraform apply (~80 s against the local endpoint) instead of rendering the "
-        "same .tf files in Python (the parity test shows both give the same rules)",
-    )
-    demo.add_argument(
-        "--definitions-only", action="store_true", help="only build, validate and write the definitions"
-    )
-
-    local = groups.add_parser("local", help="the local AWS endpoint").add_subparsers(
-        dest="command", required=True
-    )
-    up = local.add_parser("up", help="run the local AWS endpoint in the foreground; prints the exports")
-    up.add_argument("--port", type=int, default=4566)
-    up.add_argument("--state-dir", type=Path, default=PROJECT_ROOT / ".local_aws")
-    up.add_argument(
-        "--provision", action="store_true", help="also create the environment's resources (as the demo does)"
-    )
-    for name, what in (
-        ("notifications", "notifications sent (SNS publishes)"),
-        ("events", "events and deliveries"),
-    ):
-        cmd = local.add_parser(name, help=f"print the {what} of a running endpoint")
-        cmd.add_argument(
-            "--endpoint", default=None, help="default: $AWS_ENDPOINT_URL or http://127.0.0.1:4566"
-        )
-        cmd.add_argument("--json", action="store_true", help="raw JSON")
+    for name, (module, help_text) in LOCAL_COMMANDS.items():
+        # The emulator's commands live with it (local_aws/cli.py) and are loaded only when used: the
+        # production install has no emulator. Everything after the name is theirs to parse.
+        stub = groups.add_parser(name, help=help_text, add_help=False)
+        stub.add_argument("arguments", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        stub.set_defaults(local_module=module)
     return parser
 
 
@@ -138,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         config = load_config(args.env, overrides=dict(args.overrides))
+        if getattr(args, "local_module", None):
+            return _run_local(args, config)
         handler = COMMANDS[(args.group, getattr(args, "command", None))]
         return int(handler(args, config) or 0)
     except NoApprovedModelError as exc:
@@ -198,89 +171,57 @@ def _error(exc: MlopsError) -> None:
 
 
 def cmd_definition(args: argparse.Namespace, config: Config) -> int:
-    from pipeline_scripts.session import go_offline
+    from pipeline_scripts.build.definitions import validated_definitions
+    from pipeline_scripts.build.session import go_offline
 
     go_offline()
-    paths, problems = write_validated_definitions(config, args.out, args.model_package_arn)
+    approved = _approved(config, args.model_package_arn)
+    paths, problems = validated_definitions(config, approved, args.out)
     for path in paths:
-        print(f"wrote {_rel(path)}")
+        print(f"wrote {rel(path)}")
     return _report_problems(problems)
 
 
-def write_validated_definitions(
-    config: Config, out: Path, model_package_arn: str | None = None
-) -> tuple[list[Path], list[str]]:
-    from pipeline_scripts.pipelines import build_all, write_definitions
-    from pipeline_scripts.registry import ApprovedModel
-    from pipeline_scripts.validate import validate_definition
-
-    env = config.env
-    approved = ApprovedModel.placeholder_for(
-        env.model_package_group_name, env.aws_region, env.account_id, env.bucket_name, env.bucket_prefix
-    )
-    if model_package_arn:
-        approved = _approved_from_arn(config, model_package_arn)
-    built = build_all(config, approved)
-    problems = [
-        f"{b.kind}: {p}" for b in built for p in validate_definition(b.definition, len(b.definition_json))
-    ]
-    return write_definitions(built, out), problems
-
-
 def cmd_upsert(args: argparse.Namespace, config: Config) -> int:
-    from pipeline_scripts import aws
-    from pipeline_scripts.code_bundle import code_bundle
-    from pipeline_scripts.pipelines import build_pipeline
-    from pipeline_scripts.registry import latest_approved
-    from pipeline_scripts.validate import validate_definition
+    from pipeline_scripts.ops import pipelines
+    from pipeline_scripts.ops.clients import client
 
-    kinds = tuple(args.only or ("training", "hpo", "inference"))
-    sm = aws.client("sagemaker", config)
-    code = code_bundle(config)
-    for uri in aws.upload_code(aws.client("s3", config), code):
-        log.debug("uploaded %s", uri)
-    print(f"scripts uploaded to {code.prefix_uri}")
-    recreate = args.recreate or config.env.recreate_pipelines
-    missing_model: NoApprovedModelError | None = None
-    for kind in kinds:
-        approved = None
-        if kind == "inference":
-            try:
-                approved = (
-                    _approved_from_arn(config, args.model_package_arn, sm)
-                    if args.model_package_arn
-                    else latest_approved(sm, config.env.model_package_group_name)
-                )
-            except NoApprovedModelError as exc:
-                missing_model = exc
-                continue
-        built = build_pipeline(kind, config, approved, code)
-        problems = validate_definition(built.definition, len(built.definition_json))
-        if problems:
-            return _report_problems([f"{kind}: {p}" for p in problems])
-        result = aws.upsert(sm, config, built, recreate=recreate)
+    outcome = pipelines.deploy(
+        client("sagemaker", config),
+        client("s3", config),
+        config,
+        tuple(args.only or pipelines.KINDS),
+        model_package_arn=args.model_package_arn,
+        recreate=args.recreate or config.env.recreate_pipelines,
+    )
+    print(f"scripts uploaded to {outcome.code_uri}")
+    for result, approved in outcome.results:
         detail = f" with model version {approved.version} ({approved.package_arn})" if approved else ""
         print(f"{result.action} {result.name}{detail}")
-    if missing_model is not None:
+    if outcome.problems:
+        return _report_problems(outcome.problems)
+    if outcome.missing_model is not None:
         raise NoApprovedModelError(
-            f"inference pipeline not upserted: {missing_model}",
+            f"inference pipeline not upserted: {outcome.missing_model}",
             hint="run the training pipeline, approve its model (mlops models approve), then upsert again",
         )
     return 0
 
 
 def cmd_start(args: argparse.Namespace, config: Config) -> int:
-    from pipeline_scripts import aws
+    from pipeline_scripts.ops import pipelines
+    from pipeline_scripts.ops.clients import client
 
-    arn = aws.start(aws.client("sagemaker", config), config, args.name, dict(args.param))
+    arn = pipelines.start(client("sagemaker", config), config, args.name, dict(args.param))
     print(arn)
     return 0
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
-    from pipeline_scripts import aws
+    from pipeline_scripts.ops import pipelines
+    from pipeline_scripts.ops.clients import client
 
-    for row in aws.status(aws.client("sagemaker", config), config):
+    for row in pipelines.status(client("sagemaker", config), config):
         started = f"{row.started:%Y-%m-%d %H:%M:%S}" if row.started else "-"
         reason = f"  {row.failure_reason}" if row.failure_reason else ""
         print(f"{row.pipeline:40} {row.status:12} {started}  {row.arn}{reason}")
@@ -288,9 +229,10 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_delete(args: argparse.Namespace, config: Config) -> int:
-    from pipeline_scripts import aws
+    from pipeline_scripts.ops import pipelines
+    from pipeline_scripts.ops.clients import client
 
-    deleted = aws.delete_pipelines(aws.client("sagemaker", config), config)
+    deleted = pipelines.delete_pipelines(client("sagemaker", config), config)
     print("deleted: " + (", ".join(deleted) if deleted else "nothing (no pipelines existed)"))
     return 0
 
@@ -299,9 +241,10 @@ def cmd_delete(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_models_list(args: argparse.Namespace, config: Config) -> int:
-    from pipeline_scripts import aws, registry
+    from pipeline_scripts.ops import registry
+    from pipeline_scripts.ops.clients import client
 
-    sm = aws.client("sagemaker", config)
+    sm = client("sagemaker", config)
     versions = registry.list_versions(sm, config.env.model_package_group_name)
     if not versions:
         print(f"{config.env.model_package_group_name}: no versions yet")
@@ -312,11 +255,12 @@ def cmd_models_list(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_models_set(args: argparse.Namespace, config: Config) -> int:
-    from pipeline_scripts import aws, registry
+    from pipeline_scripts.ops import registry
+    from pipeline_scripts.ops.clients import client
 
     status = registry.APPROVED if args.command == "approve" else registry.REJECTED
     result = registry.set_status(
-        aws.client("sagemaker", config),
+        client("sagemaker", config),
         config.env.model_package_group_name,
         args.version,
         status,
@@ -330,18 +274,19 @@ def cmd_models_set(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_upload(args: argparse.Namespace, config: Config) -> int:
-    from pipeline_scripts import aws
+    from pipeline_scripts.ops.clients import client
+    from pipeline_scripts.ops.data import upload_data
 
-    for uri in aws.upload_data(aws.client("s3", config), config, args.kind, args.data_dir, args.batch):
+    for uri in upload_data(client("s3", config), config, args.kind, args.data_dir, args.batch):
         print(f"uploaded {uri}")
     return 0
 
 
 def cmd_generate(args: argparse.Namespace, config: Config) -> int:
-    from pipeline_scripts.sample_data import generate
+    from pipeline_scripts.tooling.sample_data import generate
 
     for name, path in generate(args.source, args.out, seed=args.seed).items():
-        print(f"{name}: {_rel(path)}")
+        print(f"{name}: {rel(path)}")
     return 0
 
 
@@ -366,135 +311,52 @@ def cmd_config_show(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace, config: Config) -> int:
-    """The main job: the lifecycle on a local endpoint (``--definitions-only``: build the definitions)."""
-    if args.definitions_only:
-        return _definitions_demo(args.out, config)
-    if config.name != "local":
-        raise ConfigError(
-            f"the demo runs the local environment, not {config.name!r}",
-            hint="run `mlops demo` (env local); deploy other environments through CI",
-        )
-    from pipeline_scripts.demo import run_demo
-    from pipeline_scripts.demo_report import print_timeline
-
-    for noisy in ("pipeline_scripts.demo", "local_aws", "botocore", "sagemaker"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    result = run_demo(config, args.out, terraform=args.terraform)
-    print()
-    print_timeline(result.timeline)
-    failed = [c for c in result.checks if not c.ok]
-    print()
-    print(
-        f"{len(result.checks) - len(failed)} of {len(result.checks)} expected transitions happened "
-        f"in {result.wall_seconds:.1f} s"
-    )
-    for check in failed:
-        print(f"  missing: {check.what}: {check.detail}", file=sys.stderr)
-    if result.report:
-        print(f"report: {_rel(result.report)}")
-    return 0 if result.ok else EXIT_ERROR
-
-
-def _definitions_demo(out: Path, config: Config) -> int:
-    from pipeline_scripts.session import go_offline
-    from pipeline_scripts.validate import iter_steps
-
-    go_offline()
-    started = time.perf_counter()
-    paths, problems = write_validated_definitions(config, out / "definitions")
-    elapsed = time.perf_counter() - started
-    for path in paths:
-        definition = json.loads(path.read_text())
-        step_names = [s["Name"] for s in iter_steps(definition["Steps"])]
-        print(f"{_rel(path)}: {len(step_names)} steps: {' → '.join(step_names)}")
-    print(f"built and validated {len(paths)} definitions for env {config.name} in {elapsed:.1f} s")
-    return _report_problems(problems)
-
-
-# --- local endpoint ---------------------------------------------------------------------------------------
-
-
-def cmd_local_up(args: argparse.Namespace, config: Config) -> int:
-    from local_aws.server import serve_forever
-
-    on_start = None
-    if args.provision:
-        import os
-
-        from local_aws.gitlab import FakeGitLab
-        from local_aws.provision import provision
-        from local_aws.server import export_to
-        from pipeline_scripts.demo import GITLAB_TOKEN, deploy_job
-
-        def on_start(endpoint: Any) -> None:
-            # The deploy job runs `mlops pipelines upsert` in a subprocess: point it at this endpoint.
-            export_to(os.environ, endpoint.endpoint_url, endpoint.region)
-            gitlab = FakeGitLab(GITLAB_TOKEN, deploy_job(config)).start()
-            how = provision(endpoint, config, gitlab_url=gitlab.url, gitlab_token=GITLAB_TOKEN)
-            print(f"provisioned: {how}")
-            print(
-                f"GitLab stand-in on {gitlab.url}: approving a model version runs the deploy-on-approval "
-                "job (mlops pipelines upsert --only inference --model-package-arn ...)"
-            )
-
-    return serve_forever(args.state_dir, args.port, region=config.env.aws_region, on_start=on_start)
-
-
-def cmd_local_show(args: argparse.Namespace, config: Config) -> int:
-    import os
-    import urllib.error
-    import urllib.request
-
-    endpoint = (args.endpoint or os.environ.get("AWS_ENDPOINT_URL") or "http://127.0.0.1:4566").rstrip("/")
-    url = f"{endpoint}/_local/{args.command}"
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            records = json.loads(response.read())
-    except (urllib.error.URLError, OSError) as exc:
-        raise PipelineOpsError(
-            f"no local endpoint answers at {endpoint}: {exc}", hint="start one with `mlops local up`"
-        ) from exc
-    if isinstance(records, dict):
-        records = records.get(args.command, records.get("items", []))
-    if args.json:
-        print(json.dumps(records, indent=2))
-        return 0
-    if not records:
-        print(f"no {args.command} yet")
-    for record in records:
-        if args.command == "notifications":
-            print(f"── {record.get('time')}  {record.get('subject') or '(no subject)'}")
-            print(record.get("message", ""))
-            print()
-        else:
-            from pipeline_scripts.demo_report import event_summary
-
-            deliveries = ", ".join(f"{d.get('rule')}→{d.get('status')}" for d in record.get("deliveries", []))
-            print(
-                f"{record.get('time')}  {event_summary(record.get('event', {}))}  [{deliveries or 'no rule'}]"
-            )
-    return 0
-
-
 def _report_problems(problems: list[str]) -> int:
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     return EXIT_ERROR if problems else 0
 
 
-def _approved_from_arn(config: Config, arn: str, sm: Any = None) -> Any:
-    from pipeline_scripts import aws, registry
+def _approved(config: Config, model_package_arn: str | None) -> Any:
+    """The version to record in the inference definition: ``model_package_arn`` (looked up in the
+    registry), else a placeholder (offline definitions)."""
+    from pipeline_scripts.build.approved import ApprovedModel
 
-    return registry.approved_model(sm or aws.client("sagemaker", config), arn)
+    if model_package_arn:
+        from pipeline_scripts.ops import registry
+        from pipeline_scripts.ops.clients import client
+
+        return registry.approved_model(client("sagemaker", config), model_package_arn)
+    env = config.env
+    return ApprovedModel.placeholder_for(
+        env.model_package_group_name, env.aws_region, env.account_id, env.bucket_name, env.bucket_prefix
+    )
 
 
-def _rel(path: Path) -> str:
+def _run_local(args: argparse.Namespace, config: Config) -> int:
+    """``mlops demo`` and ``mlops local …``: the emulator's commands (extra ``[local]``)."""
+    import importlib
+
     try:
-        return str(path.resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path)
+        module = importlib.import_module(args.local_module)
+        return int(module.main(args.group, args.arguments, config, verbose=args.verbose))
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] not in ("local_aws", "moto", "werkzeug", "matplotlib"):
+            raise
+        raise MlopsError(
+            f"`mlops {args.group}` needs the local AWS endpoint, which this installation lacks ({exc.name})",
+            hint="install the local extra: pip install -c constraints.txt -e '.[local]' (make demo does)",
+        ) from exc
 
+
+# The emulator's command groups: group → (module, help). Loaded only when used (see build_parser).
+LOCAL_COMMANDS = {
+    "demo": (
+        "local_aws.cli",
+        "the main job: the whole lifecycle on a local AWS endpoint (no AWS account, no Docker)",
+    ),
+    "local": ("local_aws.cli", "the local AWS endpoint: up, notifications, events"),
+}
 
 COMMANDS: dict[tuple[str, str | None], Any] = {
     ("pipelines", "definition"): cmd_definition,
@@ -508,10 +370,6 @@ COMMANDS: dict[tuple[str, str | None], Any] = {
     ("data", "upload"): cmd_upload,
     ("data", "generate"): cmd_generate,
     ("config", "show"): cmd_config_show,
-    ("demo", None): cmd_demo,
-    ("local", "up"): cmd_local_up,
-    ("local", "notifications"): cmd_local_show,
-    ("local", "events"): cmd_local_show,
 }
 
 

@@ -46,9 +46,9 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
-    from pipeline_scripts.session import pin_sdk_config
+    from pipeline_scripts.build.session import prepare_sdk
 
-    pin_sdk_config()
+    prepare_sdk()
 
 
 def missing_tool(switch: str, reason: str) -> None:

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from pipeline_scripts import steps
+from pipeline_scripts.build import steps
+from pipeline_scripts.build.approved import ApprovedModel
+from pipeline_scripts.build.definitions import BuiltPipeline, build_all
+from pipeline_scripts.build.validate import iter_steps, validate_definition
 from pipeline_scripts.config import load_config
-from pipeline_scripts.pipelines import BuiltPipeline, build_all
-from pipeline_scripts.registry import ApprovedModel
-from pipeline_scripts.validate import iter_steps, validate_definition
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 

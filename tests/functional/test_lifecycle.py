@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from local_aws.demo.lifecycle import run_demo
 from pipeline_scripts.config import load_config
-from pipeline_scripts.demo import run_demo
 
 EXPECTED = [
     "infrastructure provisioned from the repo's Terraform",

@@ -10,9 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pipeline_scripts import registry
 from pipeline_scripts.cli import EXIT_ERROR, EXIT_NO_APPROVED_MODEL, main
 from pipeline_scripts.errors import DataError, NoApprovedModelError, RegistryError
+from pipeline_scripts.ops import registry
 
 GROUP = "mlops-local-abalone"
 ROOT = Path(__file__).resolve().parents[2]
@@ -197,18 +197,18 @@ def test_training_upload_goes_to_a_dated_batch_folder_and_never_overwrites(
 ) -> None:
     from datetime import UTC, datetime
 
-    from pipeline_scripts import aws
     from pipeline_scripts.config import load_config
+    from pipeline_scripts.ops import data
 
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="mlops-local-bucket")
     config = load_config("local", environ={})
     when = datetime(2026, 11, 24, 9, 30, 0, tzinfo=UTC)
-    uris = aws.upload_data(s3, config, "training", now=when)
+    uris = data.upload_data(s3, config, "training", now=when)
     assert uris == ["s3://mlops-local-bucket/abalone/training/batch-20261124T093000Z/training-data.csv"]
     before = s3.get_object(Bucket="mlops-local-bucket", Key=uris[0].split("/", 3)[3])["ETag"]
     with pytest.raises(DataError, match="already exists"):
-        aws.upload_data(s3, config, "training", now=when)
+        data.upload_data(s3, config, "training", now=when)
     assert s3.get_object(Bucket="mlops-local-bucket", Key=uris[0].split("/", 3)[3])["ETag"] == before
 
 

@@ -1,4 +1,4 @@
-"""variables.tf, env_files/*.tfvars and pipeline_scripts/config.py agree (pure Python, no terraform)."""
+"""variables.tf, env_files/*.tfvars and pipeline_scripts/config/ agree (pure Python, no terraform)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_scripts.config import TERRAFORM_ONLY, EnvSettings, read_tfvars
-from pipeline_scripts.tf_docs import read_outputs, read_variables
+from pipeline_scripts.config import EnvSettings
+from pipeline_scripts.config.tfvars import TERRAFORM_ONLY, read_tfvars
+from pipeline_scripts.tooling.tf_docs import read_outputs, read_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 VARIABLES = {variable.name: variable for variable in read_variables(ROOT / "variables.tf")}

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_scripts.config import ENV_DIR, ENVIRONMENTS, PIPELINES_YAML, load_config, read_tfvars
+from pipeline_scripts.config import ENVIRONMENTS, load_config
+from pipeline_scripts.config.load import PIPELINES_YAML
+from pipeline_scripts.config.tfvars import read_tfvars
 from pipeline_scripts.errors import ConfigError
+from pipeline_scripts.paths import ENV_DIR
 
 
 @pytest.fixture

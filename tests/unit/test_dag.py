@@ -1,4 +1,4 @@
-"""pipeline_scripts.dag: dependencies and layers of the real definitions, and the SVG picture."""
+"""local_aws.demo.dag: dependencies and layers of the real definitions, and the SVG picture."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_scripts import dag
+from local_aws.demo import dag
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 

@@ -1,4 +1,4 @@
-"""pipeline_scripts.sample_data: reproducible headerless sample files and a clearly drifted batch."""
+"""pipeline_scripts.tooling.sample_data: reproducible headerless sample files and a clearly drifted batch."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline_scripts.sample_data import HEADER, SampleDataError, generate
+from pipeline_scripts.tooling.sample_data import HEADER, SampleDataError, generate
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "data" / "abalone.csv"

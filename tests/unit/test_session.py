@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sagemaker.utils as sdk_utils
 
+from pipeline_scripts.build.session import EMPTY_SDK_CONFIG, SDK_CONFIG, definition_session
 from pipeline_scripts.config import load_config
-from pipeline_scripts.session import EMPTY_SDK_CONFIG, SDK_CONFIG, definition_session
 
 
 def test_empty_sdk_config_file_is_shipped() -> None:

@@ -1,4 +1,4 @@
-"""pipeline_scripts.tf_docs: the README's Terraform tables, generated from variables.tf and outputs.tf."""
+"""tooling/tf_docs.py: the README's Terraform tables, generated from variables.tf and outputs.tf."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_scripts.tf_docs import (
+from pipeline_scripts.tooling.tf_docs import (
     BEGIN,
     END,
     TfDocsError,

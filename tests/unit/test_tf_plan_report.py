@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pipeline_scripts.tf_plan_report import PlanReportError, main, read_plan, summarize
+from pipeline_scripts.tooling.tf_plan_report import PlanReportError, main, read_plan, summarize
 
 BEFORE = """
 resource "terraform_data" "replaced" { triggers_replace = ["v1"] }

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from pipeline_scripts import registry, steps
-from pipeline_scripts.code_bundle import code_bundle
+from pipeline_scripts.build import steps
+from pipeline_scripts.build.code_bundle import code_bundle
+from pipeline_scripts.build.definitions import BuiltPipeline, build_pipeline
 from pipeline_scripts.config import Config, load_config
-from pipeline_scripts.pipelines import BuiltPipeline, build_pipeline
+from pipeline_scripts.ops import registry
 from tests.functional.local.conftest import LocalAws, local_aws_at
 
 ROOT = Path(__file__).resolve().parents[3]

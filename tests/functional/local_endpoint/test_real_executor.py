@@ -110,7 +110,7 @@ def test_the_sagemaker_sdk_upserts_starts_and_follows_a_pipeline_unchanged(
     from sagemaker.workflow.properties import PropertyFile
     from sagemaker.workflow.steps import ProcessingStep
 
-    from pipeline_scripts.session import SDK_CONFIG  # opts out of the SDK's telemetry calls only
+    from pipeline_scripts.build.session import SDK_CONFIG  # opts out of the SDK's telemetry calls only
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", real.endpoint_url)
     role = "arn:aws:iam::123456789012:role/sdk"

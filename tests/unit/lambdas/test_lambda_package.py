@@ -1,4 +1,4 @@
-"""The Lambda zip is deterministic and holds exactly the handler modules (pipeline_scripts.lambda_package)."""
+"""The Lambda zip is deterministic and holds exactly the handler modules (tooling/lambda_package.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_scripts.lambda_package import build_package, main
+from pipeline_scripts.tooling.lambda_package import build_package, main
 
 from .conftest import LAMBDA_SRC
 

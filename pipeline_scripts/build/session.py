@@ -4,7 +4,7 @@ Definitions are pure data. Building them needs no AWS account: the session gets 
 an explicit default bucket (so the SDK never calls S3/STS to find one), the instance metadata service
 disabled, and the SDK's own config files replaced by an empty one shipped here (otherwise a developer's
 ``~/.config/sagemaker/config.yaml`` leaks into definitions, and any config slows every lookup).
-Upserting and starting pipelines uses ordinary boto3 clients (``pipeline_scripts.aws``), not this session.
+Upserting and starting pipelines uses ordinary boto3 clients (``pipeline_scripts.ops.pipelines``), not this session.
 """
 
 from __future__ import annotations
@@ -33,21 +33,29 @@ SDK_CONFIG_ENVIRONMENT = {
 }
 
 
-def pin_sdk_config() -> None:
-    """Point the SDK's config lookups at the repo's empty file (idempotent, process-wide)."""
+def prepare_sdk() -> None:
+    """Set the process up for building definitions (idempotent; nothing does this on import).
+
+    Points the SDK's config lookups at the repo's empty file, validates each SDK config once, and quiets
+    the SDK's notices: v3-migration and field-popping logs on every build, "Running within a
+    PipelineSession" warnings (starting no jobs is the point of that session) and "Applied value from
+    config key" on every object; none of it is actionable here. Call it before importing ``sagemaker``
+    (``definition_session`` and ``definitions.build_pipeline`` do)."""
+    import warnings
+
     for key, value in SDK_CONFIG_ENVIRONMENT.items():
         os.environ[key] = value
-    # The SDK logs "Applied value from config key = ...TelemetryOptOut" at INFO on every object it builds.
+    warnings.filterwarnings("ignore", message="Running within a PipelineSession", category=UserWarning)
     logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
+    for name in ("sagemaker", "sagemaker.workflow.utilities", "sagemaker.workflow._utils", "sagemaker.image_uris"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    _validate_config_once()
 
 
 def go_offline() -> None:
     """For commands that only build definitions: no instance-metadata lookups (the SDK tries one on
     import). Not done for commands that call AWS, where an instance profile may be the credentials."""
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
-
-
-pin_sdk_config()  # before anything imports sagemaker (pipeline_scripts/__init__.py imports this module)
 
 
 # Given to the session directly (no file lookups): only opts out of the SDK's telemetry, which would
@@ -106,9 +114,9 @@ def definition_session(config: Config) -> PipelineSession:
 
     One per (region, bucket) per process: it holds no per-pipeline state between builds (the SDK sets and
     clears its ``context`` around each step), and building one costs ~0.5 s (15 clients, config check)."""
+    prepare_sdk()
     from sagemaker.workflow.pipeline_context import PipelineSession
 
-    _validate_config_once()
     key = (config.env.aws_region, config.env.bucket_name)
     with _sessions_lock:
         if key not in _sessions:

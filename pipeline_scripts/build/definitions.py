@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline_scripts.code_bundle import CodeBundle, code_bundle
+from pipeline_scripts.build.code_bundle import CodeBundle, code_bundle
 from pipeline_scripts.config import Config
-from pipeline_scripts.registry import ApprovedModel
-from pipeline_scripts.session import definition_session
+from pipeline_scripts.build.approved import ApprovedModel
+from pipeline_scripts.build.session import definition_session, prepare_sdk
 
 KINDS = ("training", "hpo", "inference")
 
@@ -31,17 +30,17 @@ def build_pipeline(
     kind: str, config: Config, approved: ApprovedModel | None = None, code: CodeBundle | None = None
 ) -> BuiltPipeline:
     """Build one pipeline's definition offline. ``approved`` is required for inference."""
-    from pipeline_scripts.hpo import build_hpo_pipeline
-    from pipeline_scripts.inference import build_inference_pipeline
-    from pipeline_scripts.steps import BuildContext
-    from pipeline_scripts.training import build_training_pipeline
+    prepare_sdk()  # before the builders import the SDK
+    from pipeline_scripts.build.hpo import build_hpo_pipeline
+    from pipeline_scripts.build.inference import build_inference_pipeline
+    from pipeline_scripts.build.steps import BuildContext
+    from pipeline_scripts.build.training import build_training_pipeline
 
     if kind not in KINDS:
         raise ValueError(f"unknown pipeline kind {kind!r}; use one of {KINDS}")
     ctx = BuildContext(
         config=config, session=definition_session(config), code=code or code_bundle(config), kind=kind
     )
-    _quiet_sdk()
     if kind == "training":
         pipeline = build_training_pipeline(ctx)
     elif kind == "hpo":
@@ -59,7 +58,7 @@ def _drop_build_time_job_names(steps: list[dict[str, Any]]) -> None:
     """The SDK drops the ``sagemaker_job_name`` hyperparameter (base job name + build time) from training
     steps, not from tuning steps. Drop it there too: the same code then gives the same definition, so an
     unchanged upsert is a no-op and diffs show real changes only. Jobs get their names at execution time."""
-    from pipeline_scripts.validate import iter_steps
+    from pipeline_scripts.build.validate import iter_steps
 
     for step in iter_steps(steps):
         if step.get("Type") == "Tuning":
@@ -85,18 +84,15 @@ def write_definitions(built: list[BuiltPipeline], out_dir: Path) -> list[Path]:
     return paths
 
 
-def _quiet_sdk() -> None:
-    """The SDK logs v3-migration and field-popping notices on every build, and warns that a pipeline
-    session starts no jobs (that is the point of it); none of it is actionable here."""
-    import os
-    import warnings
+def validated_definitions(
+    config: Config, approved: ApprovedModel, out: Path
+) -> tuple[list[Path], list[str]]:
+    """Build the three definitions, write them to ``out`` and return the paths and every problem
+    ``validate.validate_definition`` finds (as ``"<kind>: <problem>"``)."""
+    from pipeline_scripts.build.validate import validate_definition
 
-    warnings.filterwarnings("ignore", message="Running within a PipelineSession", category=UserWarning)
-    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    for name in (
-        "sagemaker",
-        "sagemaker.workflow.utilities",
-        "sagemaker.workflow._utils",
-        "sagemaker.image_uris",
-    ):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    built = build_all(config, approved)
+    problems = [
+        f"{b.kind}: {p}" for b in built for p in validate_definition(b.definition, len(b.definition_json))
+    ]
+    return write_definitions(built, out), problems

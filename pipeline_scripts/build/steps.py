@@ -19,7 +19,7 @@ from sagemaker.workflow.pipeline_context import PipelineSession
 from sagemaker.workflow.properties import PropertyFile
 from sagemaker.workflow.steps import ProcessingStep
 
-from pipeline_scripts.code_bundle import CodeBundle
+from pipeline_scripts.build.code_bundle import CodeBundle
 from pipeline_scripts.config import Config, JobResources
 
 # --- Stable step names --------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline_scripts import dag
+from local_aws.demo import dag
 from pipeline_scripts.config import Config
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def collect(
         executions.append(record)
     executions.sort(key=lambda r: r.get("CreationTime") or "")
     try:
-        from pipeline_scripts import registry
+        from pipeline_scripts.ops import registry
 
         versions = [
             {"version": v.version, "status": v.status, "arn": v.arn, "metadata": v.metadata}

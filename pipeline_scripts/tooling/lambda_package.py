@@ -4,7 +4,7 @@ Terraform's ``source_code_hash`` is the zip's SHA-256, so a rebuild that changes
 or file order would redeploy every function. Entries are sorted, dated 1980-01-01 (the earliest date a
 zip can hold), have fixed permissions, and only ``*.py`` files outside ``__pycache__`` are included.
 
-    python -m pipeline_scripts.lambda_package --out build/lambda/lambda_function.zip
+    python -m pipeline_scripts.tooling.lambda_package --out build/lambda/lambda_function.zip
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipeline_scripts.config import PROJECT_ROOT
+from pipeline_scripts.paths import PROJECT_ROOT
 
 DEFAULT_SRC = PROJECT_ROOT / "code" / "lambda_function"
 DEFAULT_OUT = PROJECT_ROOT / "build" / "lambda" / "lambda_function.zip"
@@ -59,7 +59,7 @@ def build_package(src: Path, out: Path) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m pipeline_scripts.lambda_package", description=__doc__.splitlines()[0]
+        prog="python -m pipeline_scripts.tooling.lambda_package", description=__doc__.splitlines()[0]
     )
     parser.add_argument(
         "--src", type=Path, default=DEFAULT_SRC, help="handler sources (default: %(default)s)"

@@ -4,7 +4,7 @@ GitLab shows this summary in the merge request widget (``artifacts:reports:terra
 GitLab's own template: every action of every resource change is counted, so a replacement counts once as
 a create and once as a delete; ``no-op``, ``read`` and ``forget`` are not counted.
 
-    python -m pipeline_scripts.tf_plan_report build/terraform/dev.tfplan \
+    python -m pipeline_scripts.tooling.tf_plan_report build/terraform/dev.tfplan \
         --out build/terraform/dev.plan-summary.json
 
 The input is a saved plan (read with ``terraform show -json``, in the initialised working directory that

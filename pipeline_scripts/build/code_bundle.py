@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline_scripts.config import PROJECT_ROOT, Config
+from pipeline_scripts.config import Config
+from pipeline_scripts.paths import SCRIPTS_DIR
 from pipeline_scripts.errors import PipelineOpsError
 
-SCRIPTS_DIR = PROJECT_ROOT / "scripts"
 
 
 def script_files(scripts_dir: Path = SCRIPTS_DIR) -> list[Path]:

@@ -7,8 +7,8 @@ works offline. It rewrites what lies between the markers of the given markdown f
     ...generated...
     <!-- END_TF_DOCS -->
 
-    python -m pipeline_scripts.tf_docs README.md            # make tf-docs
-    python -m pipeline_scripts.tf_docs README.md --check    # exit 1 when the tables are out of date
+    python -m pipeline_scripts.tooling.tf_docs README.md            # make tf-docs
+    python -m pipeline_scripts.tooling.tf_docs README.md --check    # exit 1 when the tables are out of date
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from typing import Any
 import hcl2
 from hcl2.utils import SerializationOptions
 
-from pipeline_scripts.config import PROJECT_ROOT
 from pipeline_scripts.errors import MlopsError
+from pipeline_scripts.paths import PROJECT_ROOT
 
 BEGIN = "<!-- BEGIN_TF_DOCS -->"
 END = "<!-- END_TF_DOCS -->"
@@ -152,7 +152,7 @@ def update(markdown: str, generated: str, where: str = "the file") -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m pipeline_scripts.tf_docs", description=__doc__.splitlines()[0]
+        prog="python -m pipeline_scripts.tooling.tf_docs", description=__doc__.splitlines()[0]
     )
     parser.add_argument("markdown", type=Path, help="file with the BEGIN_TF_DOCS / END_TF_DOCS markers")
     parser.add_argument(

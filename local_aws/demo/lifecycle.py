@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pipeline_scripts.config import PROJECT_ROOT, Config
-from pipeline_scripts.demo_report import epoch
+from local_aws.demo.report import epoch
+from pipeline_scripts.config import Config
+from pipeline_scripts.paths import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +165,7 @@ class Lifecycle:
         return json.loads(body)
 
     def versions(self) -> list[Any]:
-        from pipeline_scripts import registry
+        from pipeline_scripts.ops import registry
 
         return registry.list_versions(self.sm, self.env.model_package_group_name)
 
@@ -176,10 +177,10 @@ class Lifecycle:
     def run_pipeline_from_upload(
         self, kind: str, pipeline: str, data_dir: Path, batch: str
     ) -> dict[str, Any]:
-        from pipeline_scripts import aws
+        from pipeline_scripts.ops import data
 
         known = len(self.executions(pipeline))
-        uris = aws.upload_data(self.s3, self.config, kind, data_dir, batch)
+        uris = data.upload_data(self.s3, self.config, kind, data_dir, batch)
         self.say(f"uploaded {', '.join(u.rsplit('/', 2)[-2] + '/' + u.rsplit('/', 1)[-1] for u in uris)}")
         started = self.wait_for(
             f"the upload starts the {kind} pipeline", lambda: self.new_execution(pipeline, known), 30
@@ -225,7 +226,7 @@ class Lifecycle:
             return
 
         # 2. approve → deploy trigger → GitLab deploy job → inference pipeline on version 1
-        from pipeline_scripts import registry
+        from pipeline_scripts.ops import registry
 
         v1 = registry.set_status(self.sm, env.model_package_group_name, 1, registry.APPROVED, "demo approval")
         self.say(f"data scientist approved version 1 ({v1.arn})")
@@ -417,7 +418,7 @@ def run_demo(
             endpoint.wait_idle(30)
             lifecycle.progress()
             checks = lifecycle.checks
-            from pipeline_scripts.demo_report import collect, write_report
+            from local_aws.demo.report import collect, write_report
 
             data = collect(endpoint, config, checks, time.monotonic() - wall, out_dir)
             report = write_report(data, out_dir / "report.html")

@@ -11,7 +11,7 @@ import html
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pipeline_scripts.validate import iter_steps
+from pipeline_scripts.build.validate import iter_steps
 
 STATUS_COLOURS = {
     "Succeeded": "#2e7d32",

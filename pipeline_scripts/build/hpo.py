@@ -15,10 +15,10 @@ from sagemaker.tuner import HyperparameterTuner
 from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.steps import Step, TuningStep
 
-from pipeline_scripts import steps
+from pipeline_scripts.build import steps
 from pipeline_scripts.config import ParamRange
-from pipeline_scripts.steps import BuildContext
-from pipeline_scripts.training import TrainingParameters, estimator, model_build_pipeline, training_inputs
+from pipeline_scripts.build.steps import BuildContext
+from pipeline_scripts.build.model_build import TrainingParameters, estimator, model_build_pipeline, training_inputs
 
 
 def parameter_range(spec: ParamRange) -> Any:

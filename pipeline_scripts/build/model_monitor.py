@@ -13,8 +13,8 @@ from sagemaker.model_monitor import DatasetFormat
 from sagemaker.workflow.check_job_config import CheckJobConfig
 from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
 
-from pipeline_scripts import steps
-from pipeline_scripts.steps import BuildContext
+from pipeline_scripts.build import steps
+from pipeline_scripts.build.steps import BuildContext
 
 
 def _check_job_config(ctx: BuildContext) -> CheckJobConfig:

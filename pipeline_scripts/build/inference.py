@@ -24,9 +24,9 @@ from sagemaker.workflow.parameters import ParameterFloat, ParameterString
 from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.steps import TransformStep
 
-from pipeline_scripts import steps
-from pipeline_scripts.registry import ApprovedModel
-from pipeline_scripts.steps import BuildContext
+from pipeline_scripts.build import steps
+from pipeline_scripts.build.approved import ApprovedModel
+from pipeline_scripts.build.steps import BuildContext
 
 P = steps.PROCESSING
 
@@ -191,7 +191,7 @@ def _data_quality_step(ctx: BuildContext, params: InferenceParameters, join: Any
     """The batch against the approved version's baseline: violations notify (the step succeeds)."""
     joined = steps.output_uri(join, "joined")
     if ctx.config.pipelines.inference.data_quality_engine == "model_monitor":
-        from pipeline_scripts.model_monitor import check_quality_check_step
+        from pipeline_scripts.build.model_monitor import check_quality_check_step
 
         return check_quality_check_step(ctx, joined, params.baseline_statistics, params.baseline_constraints)
     arguments = [

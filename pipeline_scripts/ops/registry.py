@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pipeline_scripts.build.approved import ApprovedModel
 from pipeline_scripts.errors import NoApprovedModelError, RegistryError, UnknownGroupError
 
 log = logging.getLogger(__name__)
@@ -29,40 +30,6 @@ class ModelVersion:
     created: datetime | None
     metadata: dict[str, str] = field(default_factory=dict)
     description: str = ""
-
-
-@dataclass(frozen=True)
-class ApprovedModel:
-    """What the inference pipeline needs from an approved version (recorded in its definition)."""
-
-    package_arn: str
-    version: int
-    model_data_url: str
-    image: str
-    environment: dict[str, str]
-    statistics_uri: str
-    constraints_uri: str
-    placeholder: bool = False
-
-    @classmethod
-    def placeholder_for(
-        cls, group: str, region: str, account: str, bucket: str, prefix: str
-    ) -> ApprovedModel:
-        """A stand-in for writing definitions offline, before any version exists (never upserted)."""
-        base = f"s3://{bucket}/{prefix}/placeholder"
-        return cls(
-            package_arn=f"arn:aws:sagemaker:{region}:{account}:model-package/{group}/0",
-            version=0,
-            model_data_url=f"{base}/model.tar.gz",
-            image=f"683313688378.dkr.ecr.{region}.amazonaws.com/sagemaker-xgboost:1.7-1",
-            environment={
-                "SAGEMAKER_PROGRAM": "serve.py",
-                "SAGEMAKER_SUBMIT_DIRECTORY": f"{base}/sourcedir.tar.gz",
-            },
-            statistics_uri=f"{base}/statistics.json",
-            constraints_uri=f"{base}/constraints.json",
-            placeholder=True,
-        )
 
 
 def list_versions(sm: Any, group: str, status: str | None = None) -> list[ModelVersion]:

@@ -1,4 +1,4 @@
-"""Operations against SageMaker and S3: upsert, start and describe pipelines, upload data.
+"""Operations on the SageMaker pipelines: upload the step code, upsert, start, status, delete.
 
 boto3 clients honour ``AWS_ENDPOINT_URL`` (the local endpoint) like the AWS CLI does. Functions take
 clients as arguments so tests pass moto-backed ones.
@@ -6,29 +6,23 @@ clients as arguments so tests pass moto-backed ones.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pipeline_scripts.code_bundle import CodeBundle
-from pipeline_scripts.config import PROJECT_ROOT, Config
-from pipeline_scripts.errors import DataError, PipelineOpsError
-from pipeline_scripts.pipelines import BuiltPipeline
-from pipeline_scripts.session import boto_session
+from pipeline_scripts.build.approved import ApprovedModel
+from pipeline_scripts.build.code_bundle import code_bundle
+from pipeline_scripts.build.definitions import KINDS, BuiltPipeline, build_pipeline
+from pipeline_scripts.build.validate import validate_definition
+from pipeline_scripts.config import Config
+from pipeline_scripts.errors import NoApprovedModelError, PipelineOpsError
+from pipeline_scripts.ops import registry
 
 log = logging.getLogger(__name__)
-
-DATA_DIR = PROJECT_ROOT / "data"
-
-
-def client(service: str, config: Config) -> Any:
-    # boto3 honours AWS_ENDPOINT_URL (the local endpoint) by itself. `Any`: the stubs overload on literals.
-    session: Any = boto_session(region_name=config.env.aws_region)
-    return session.client(service)
 
 
 @dataclass(frozen=True)
@@ -76,6 +70,54 @@ def upsert(sm: Any, config: Config, built: BuiltPipeline, *, recreate: bool = Fa
             hint="check the role_arn and your credentials (aws sts get-caller-identity)",
         ) from exc
     return UpsertResult(kind=built.kind, name=built.name, arn=response["PipelineArn"], action=action)
+
+
+@dataclass(frozen=True)
+class DeployOutcome:
+    """What ``deploy`` did: the upserted pipelines, the problems that stopped it, or the missing model."""
+
+    code_uri: str
+    results: list[tuple[UpsertResult, ApprovedModel | None]]
+    problems: list[str]
+    missing_model: NoApprovedModelError | None = None
+
+
+def deploy(
+    sm: Any,
+    s3: Any,
+    config: Config,
+    kinds: tuple[str, ...] = KINDS,
+    *,
+    model_package_arn: str | None = None,
+    recreate: bool = False,
+) -> DeployOutcome:
+    """Upload the step scripts, then build, validate and upsert each pipeline of ``kinds``.
+
+    Inference records ``model_package_arn`` or else the latest Approved version; without one, the other
+    kinds are still upserted and the outcome carries the ``NoApprovedModelError``. The first pipeline whose
+    definition has problems stops the deploy before it is upserted."""
+    code = code_bundle(config)
+    for uri in code.upload(s3):
+        log.debug("uploaded %s", uri)
+    outcome = DeployOutcome(code_uri=code.prefix_uri, results=[], problems=[])
+    for kind in kinds:
+        approved = None
+        if kind == "inference":
+            try:
+                approved = (
+                    registry.approved_model(sm, model_package_arn)
+                    if model_package_arn
+                    else registry.latest_approved(sm, config.env.model_package_group_name)
+                )
+            except NoApprovedModelError as exc:
+                outcome = dataclasses.replace(outcome, missing_model=exc)
+                continue
+        built = build_pipeline(kind, config, approved, code)
+        problems = validate_definition(built.definition, len(built.definition_json))
+        if problems:
+            return dataclasses.replace(outcome, problems=[f"{kind}: {p}" for p in problems])
+        outcome.results.append((upsert(sm, config, built, recreate=recreate), approved))
+    return outcome
 
 
 def delete_pipelines(sm: Any, config: Config) -> list[str]:
@@ -133,104 +175,6 @@ def status(sm: Any, config: Config, limit: int = 3) -> list[ExecutionStatus]:
                 )
             )
     return rows
-
-
-def upload_code(s3: Any, code: CodeBundle) -> list[str]:
-    return code.upload(s3)
-
-
-def upload_data(
-    s3: Any,
-    config: Config,
-    kind: str,
-    data_dir: Path = DATA_DIR,
-    batch: str = "",
-    *,
-    now: datetime | None = None,
-) -> list[str]:
-    """Upload the sample data files where the event rules expect them; returns the S3 URIs.
-
-    Each upload is a batch folder ``<prefix>/<batch>/`` (default name: the UTC time,
-    ``batch-YYYYMMDDTHHMMSSZ``).
-    Training: ``training-data.csv`` under the training prefix. Inference: ``ground-truth.csv`` first, then
-    ``inference-data.csv`` (the trigger) under the inference prefix. Existing objects are never
-    overwritten: a batch name that is already used is an error, checked before anything is uploaded.
-    """
-    env = config.env
-    batch = batch or f"batch-{(now or datetime.now(UTC)):%Y%m%dT%H%M%SZ}"
-    if "/" in batch.strip("/") or not batch.strip("/"):
-        raise DataError(
-            f"batch name {batch!r} is not a single folder name", hint="use e.g. --batch batch-001"
-        )
-    batch = batch.strip("/")
-    if kind == "training":
-        names = ["training-data.csv"]
-        prefix = f"{env.bucket_train_prefix}/{batch}"
-    elif kind == "inference":
-        names = ["ground-truth.csv", "inference-data.csv"]  # ground truth first: the trigger pairs it
-        prefix = f"{env.bucket_inf_prefix}/{batch}"
-    else:
-        raise DataError(f"unknown data kind {kind!r}", hint="use training or inference")
-    files = []
-    for filename in names:
-        path = data_dir / filename
-        if not path.is_file():
-            if filename == "ground-truth.csv":
-                continue
-            raise DataError(f"{path} not found", hint="generate the sample data: mlops data generate")
-        key = f"{prefix}/{filename}"
-        if _object_exists(s3, env.bucket_name, key):
-            raise DataError(
-                f"s3://{env.bucket_name}/{key} already exists",
-                hint="choose a new --batch name; nothing was uploaded or overwritten",
-            )
-        files.append((path, key))
-    check_data_files({Path(key).name: path for path, key in files})
-    uris = []
-    for path, key in files:
-        s3.upload_file(str(path), env.bucket_name, key)
-        uris.append(f"s3://{env.bucket_name}/{key}")
-    return uris
-
-
-def check_data_files(files: dict[str, Path]) -> None:
-    """Read each file with the readers the pipeline's steps use (scripts/datafiles.py), before anything
-    is uploaded: a file the pipeline would reject is reported now, with its row and the fix, instead of
-    starting a pipeline that fails. Ground truth must have one value per inference row."""
-    import importlib.util
-
-    from pipeline_scripts.code_bundle import SCRIPTS_DIR
-
-    spec = importlib.util.spec_from_file_location("mlops_datafiles", SCRIPTS_DIR / "datafiles.py")
-    assert spec is not None and spec.loader is not None
-    datafiles = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(datafiles)
-    readers = {
-        "training-data.csv": datafiles.read_training_csv,
-        "inference-data.csv": datafiles.read_features_csv,
-        "ground-truth.csv": datafiles.read_target_csv,
-    }
-    rows: dict[str, int] = {}
-    for name, path in files.items():
-        try:
-            rows[name] = len(readers[name](str(path)))
-        except datafiles.StepError as exc:
-            raise DataError(str(exc), hint="fix the file and upload again; nothing was uploaded") from exc
-    if "ground-truth.csv" in rows and rows["ground-truth.csv"] != rows.get("inference-data.csv"):
-        raise DataError(
-            f"{files['ground-truth.csv']} has {rows['ground-truth.csv']} rows but "
-            f"{files['inference-data.csv']} has {rows.get('inference-data.csv')}: ground truth needs one "
-            "value per inference row, in the same order",
-            hint="fix the files and upload again; nothing was uploaded",
-        )
-
-
-def _object_exists(s3: Any, bucket: str, key: str) -> bool:
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-    except Exception:
-        return False
-    return True
 
 
 def _pipeline_exists(sm: Any, name: str) -> bool:

@@ -1,0 +1,36 @@
+"""The training pipeline: fixed, approved hyperparameters; recalibrates on new data.
+
+PreprocessData → DataQualityBaseline → TrainModel → EvaluateModel → CheckModelEvaluation
+    → CandidateModel-RegisterModel (PendingManualApproval, with metrics and data-quality baselines)
+    | FailModelEvaluation (the metric and the threshold in its message)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagemaker.workflow.pipeline import Pipeline
+from sagemaker.workflow.steps import Step
+
+from pipeline_scripts.build import steps
+from pipeline_scripts.build.model_build import TrainingParameters, estimator, model_build_pipeline, training_inputs
+from pipeline_scripts.build.steps import BuildContext
+
+
+def build_training_pipeline(ctx: BuildContext) -> Pipeline:
+    training = ctx.config.pipelines.training
+
+    def train(params: TrainingParameters, preprocess: Any) -> tuple[Step, Any]:
+        from sagemaker.workflow.steps import TrainingStep
+
+        est = estimator(ctx, dict(training.hyperparameters), base_job_name="training-xgboost")
+        step = TrainingStep(name=steps.TRAIN, step_args=est.fit(inputs=training_inputs(preprocess)))
+        return step, step.properties.ModelArtifacts.S3ModelArtifacts
+
+    return model_build_pipeline(
+        ctx,
+        ctx.config.env.pipeline_train,
+        training.register_threshold,
+        train,
+        metadata={"trained_by": "training", "enterprise_review_required": "false"},
+    )

@@ -1,0 +1,134 @@
+"""Raw values (HCL, YAML, overrides) into the schema's dataclasses: declared types, no unknown keys."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+from pipeline_scripts.config.schema import InvalidValueError, Scalar
+from pipeline_scripts.errors import ConfigError
+
+
+def build_dataclass(cls: type, data: Any, file: str, path: str) -> Any:
+    """Coerce ``data`` into dataclass ``cls``: unknown keys, missing keys and wrong types fail."""
+    where = path.rstrip(".") or "top level"
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            f"{file}: {where} must be a mapping, got {describe(data)}", hint="see the file header"
+        )
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(fields)
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ConfigError(f"{file}: unknown key {path}{key}", hint=did_you_mean(key, fields, "keys here"))
+    kwargs: dict[str, Any] = {}
+    for name, spec in fields.items():
+        if name not in data:
+            if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+                raise ConfigError(
+                    f"{file}: missing key {path}{name}",
+                    hint=f"add `{name} = …` (see env_files/local.tfvars for an example)",
+                )
+            continue
+        kwargs[name] = _coerce(data[name], hints[name], file, f"{path}{name}")
+    try:
+        return cls(**kwargs)
+    except InvalidValueError as exc:
+        raise ConfigError(f"{file}: {path}{exc.key} {exc}", hint=exc.fix) from exc
+
+
+def _coerce(value: Any, expected: Any, file: str, key: str) -> Any:
+    origin = typing.get_origin(expected)
+    args = typing.get_args(expected)
+
+    def wrong(kind: str) -> ConfigError:
+        return ConfigError(
+            f"{file}: {key} must be {kind}, got {describe(value)}", hint=f"write {key} as {kind}"
+        )
+
+    if isinstance(expected, type) and dataclasses.is_dataclass(expected):
+        return (
+            build_dataclass(expected, value, file, f"{key}.")
+            if not isinstance(value, list)
+            else _raise(wrong("a map"))
+        )
+    if expected is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise wrong("true or false")
+    if expected is int:
+        if isinstance(value, bool):
+            raise wrong("an integer")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+            return int(value)
+        raise wrong("an integer")
+    if expected is float:
+        if isinstance(value, bool):
+            raise wrong("a number")
+        if isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise wrong("a number")
+    if expected is str:
+        if isinstance(value, str):
+            return value
+        raise wrong("a string (in double quotes)")
+    if origin is tuple:
+        item_type = args[0]
+        if isinstance(value, str) and item_type is str:
+            # "" means none; "a,b" is a short list (handy in MLOPS_* variables)
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        if not isinstance(value, list):
+            raise wrong("a list")
+        return tuple(_coerce(item, item_type, file, f"{key}[{i}]") for i, item in enumerate(value))
+    if origin in (Mapping, dict) or expected is Mapping:
+        if not isinstance(value, Mapping):
+            raise wrong("a map")
+        value_type = args[1] if args else Any
+        return types.MappingProxyType(
+            {str(k): _coerce(v, value_type, file, f"{key}.{k}") for k, v in value.items()}
+        )
+    if expected == Scalar or origin is types.UnionType:
+        if isinstance(value, str | int | float | bool):
+            return value
+        raise wrong("a string, number or bool")
+    return value
+
+
+def _raise(exc: Exception) -> Any:
+    raise exc
+
+
+def describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the bool {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a map"
+    return type(value).__name__
+
+
+def did_you_mean(key: str, choices: Any, what: str) -> str:
+    close = difflib.get_close_matches(key, list(choices), n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return f"known {what}: {', '.join(sorted(choices))}"

@@ -1,0 +1,99 @@
+"""Data upload: batch folders under the prefixes the event rules watch, checked before anything is sent."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline_scripts import step_scripts
+from pipeline_scripts.config import Config
+from pipeline_scripts.errors import DataError
+from pipeline_scripts.paths import DATA_DIR
+
+
+def upload_data(
+    s3: Any,
+    config: Config,
+    kind: str,
+    data_dir: Path = DATA_DIR,
+    batch: str = "",
+    *,
+    now: datetime | None = None,
+) -> list[str]:
+    """Upload the sample data files where the event rules expect them; returns the S3 URIs.
+
+    Each upload is a batch folder ``<prefix>/<batch>/`` (default name: the UTC time,
+    ``batch-YYYYMMDDTHHMMSSZ``).
+    Training: ``training-data.csv`` under the training prefix. Inference: ``ground-truth.csv`` first, then
+    ``inference-data.csv`` (the trigger) under the inference prefix. Existing objects are never
+    overwritten: a batch name that is already used is an error, checked before anything is uploaded.
+    """
+    env = config.env
+    batch = batch or f"batch-{(now or datetime.now(UTC)):%Y%m%dT%H%M%SZ}"
+    if "/" in batch.strip("/") or not batch.strip("/"):
+        raise DataError(
+            f"batch name {batch!r} is not a single folder name", hint="use e.g. --batch batch-001"
+        )
+    batch = batch.strip("/")
+    if kind == "training":
+        names = ["training-data.csv"]
+        prefix = f"{env.bucket_train_prefix}/{batch}"
+    elif kind == "inference":
+        names = ["ground-truth.csv", "inference-data.csv"]  # ground truth first: the trigger pairs it
+        prefix = f"{env.bucket_inf_prefix}/{batch}"
+    else:
+        raise DataError(f"unknown data kind {kind!r}", hint="use training or inference")
+    files = []
+    for filename in names:
+        path = data_dir / filename
+        if not path.is_file():
+            if filename == "ground-truth.csv":
+                continue
+            raise DataError(f"{path} not found", hint="generate the sample data: mlops data generate")
+        key = f"{prefix}/{filename}"
+        if _object_exists(s3, env.bucket_name, key):
+            raise DataError(
+                f"s3://{env.bucket_name}/{key} already exists",
+                hint="choose a new --batch name; nothing was uploaded or overwritten",
+            )
+        files.append((path, key))
+    check_data_files({Path(key).name: path for path, key in files})
+    uris = []
+    for path, key in files:
+        s3.upload_file(str(path), env.bucket_name, key)
+        uris.append(f"s3://{env.bucket_name}/{key}")
+    return uris
+
+
+def check_data_files(files: dict[str, Path]) -> None:
+    """Read each file with the readers the pipeline's steps use (scripts/datafiles.py), before anything
+    is uploaded: a file the pipeline would reject is reported now, with its row and the fix, instead of
+    starting a pipeline that fails. Ground truth must have one value per inference row."""
+    datafiles = step_scripts.load("datafiles")
+    readers = {
+        "training-data.csv": datafiles.read_training_csv,
+        "inference-data.csv": datafiles.read_features_csv,
+        "ground-truth.csv": datafiles.read_target_csv,
+    }
+    rows: dict[str, int] = {}
+    for name, path in files.items():
+        try:
+            rows[name] = len(readers[name](str(path)))
+        except datafiles.StepError as exc:
+            raise DataError(str(exc), hint="fix the file and upload again; nothing was uploaded") from exc
+    if "ground-truth.csv" in rows and rows["ground-truth.csv"] != rows.get("inference-data.csv"):
+        raise DataError(
+            f"{files['ground-truth.csv']} has {rows['ground-truth.csv']} rows but "
+            f"{files['inference-data.csv']} has {rows.get('inference-data.csv')}: ground truth needs one "
+            "value per inference row, in the same order",
+            hint="fix the files and upload again; nothing was uploaded",
+        )
+
+
+def _object_exists(s3: Any, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except Exception:
+        return False
+    return True
