@@ -25,16 +25,17 @@ test: install ci-tools ## Run the test suite (what CI runs; installs gitlab-ci-l
 
 check: lint typecheck test ## Lint, type-check and test
 
-lint: install ## ruff lint + format check, terraform fmt check
+lint: install ## ruff lint + format check, terraform fmt check, the allowed imports (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MAKE) --no-print-directory tf-fmt-check
+	PYTHONPATH=code:. $(BIN)/lint-imports --no-cache
 
 format: install ## Apply ruff formatting and fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-typecheck: install ## mypy on the source packages
+typecheck: install ## mypy (strict) on the source packages
 	$(BIN)/mypy
 
 demo: install ## The main job: the whole lifecycle on a local AWS endpoint (no AWS account, no Docker)

@@ -183,6 +183,7 @@ def cmd_definition(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_upsert(args: argparse.Namespace, config: Config) -> int:
+    from pipeline_scripts.build.definitions import KINDS
     from pipeline_scripts.ops import pipelines
     from pipeline_scripts.ops.clients import client
 
@@ -190,7 +191,7 @@ def cmd_upsert(args: argparse.Namespace, config: Config) -> int:
         client("sagemaker", config),
         client("s3", config),
         config,
-        tuple(args.only or pipelines.KINDS),
+        tuple(args.only or KINDS),
         model_package_arn=args.model_package_arn,
         recreate=args.recreate or config.env.recreate_pipelines,
     )

@@ -7,7 +7,7 @@ import difflib
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pipeline_scripts.config.schema import InvalidValueError, Scalar
@@ -43,74 +43,95 @@ def build_dataclass(cls: type, data: Any, file: str, path: str) -> Any:
         raise ConfigError(f"{file}: {path}{exc.key} {exc}", hint=exc.fix) from exc
 
 
+class _WrongTypeError(ValueError):
+    """A coercer's refusal: ``kind`` is what the value should have been ("an integer")."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise _WrongTypeError("true or false")
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    raise _WrongTypeError("an integer")
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise _WrongTypeError("a number")
+
+
+def _str(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise _WrongTypeError("a string (in double quotes)")
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool):
+        return value
+    raise _WrongTypeError("a string, number or bool")
+
+
+# Leaf types: the coercer for each declared type.
+_LEAVES: Mapping[Any, Callable[[Any], Any]] = {bool: _bool, int: _int, float: _float, str: _str}
+
+
 def _coerce(value: Any, expected: Any, file: str, key: str) -> Any:
+    """``value`` as the declared type ``expected``: a dataclass, a leaf type, a tuple, a mapping or a
+    scalar union. A value of the wrong kind raises a ConfigError naming the file and key."""
+    try:
+        return _coerce_or_refuse(value, expected, file, key)
+    except _WrongTypeError as exc:
+        raise ConfigError(
+            f"{file}: {key} must be {exc.kind}, got {describe(value)}", hint=f"write {key} as {exc.kind}"
+        ) from None
+
+
+def _coerce_or_refuse(value: Any, expected: Any, file: str, key: str) -> Any:
     origin = typing.get_origin(expected)
     args = typing.get_args(expected)
-
-    def wrong(kind: str) -> ConfigError:
-        return ConfigError(
-            f"{file}: {key} must be {kind}, got {describe(value)}", hint=f"write {key} as {kind}"
-        )
-
     if isinstance(expected, type) and dataclasses.is_dataclass(expected):
-        return (
-            build_dataclass(expected, value, file, f"{key}.")
-            if not isinstance(value, list)
-            else _raise(wrong("a map"))
-        )
-    if expected is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
-        raise wrong("true or false")
-    if expected is int:
-        if isinstance(value, bool):
-            raise wrong("an integer")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-            return int(value)
-        raise wrong("an integer")
-    if expected is float:
-        if isinstance(value, bool):
-            raise wrong("a number")
-        if isinstance(value, int | float):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise wrong("a number")
-    if expected is str:
-        if isinstance(value, str):
-            return value
-        raise wrong("a string (in double quotes)")
+        if isinstance(value, list):
+            raise _WrongTypeError("a map")
+        return build_dataclass(expected, value, file, f"{key}.")
+    if expected in _LEAVES:
+        return _LEAVES[expected](value)
     if origin is tuple:
         item_type = args[0]
         if isinstance(value, str) and item_type is str:
             # "" means none; "a,b" is a short list (handy in MLOPS_* variables)
             return tuple(part.strip() for part in value.split(",") if part.strip())
         if not isinstance(value, list):
-            raise wrong("a list")
+            raise _WrongTypeError("a list")
         return tuple(_coerce(item, item_type, file, f"{key}[{i}]") for i, item in enumerate(value))
     if origin in (Mapping, dict) or expected is Mapping:
         if not isinstance(value, Mapping):
-            raise wrong("a map")
+            raise _WrongTypeError("a map")
         value_type = args[1] if args else Any
         return types.MappingProxyType(
             {str(k): _coerce(v, value_type, file, f"{key}.{k}") for k, v in value.items()}
         )
     if expected == Scalar or origin is types.UnionType:
-        if isinstance(value, str | int | float | bool):
-            return value
-        raise wrong("a string, number or bool")
+        return _scalar(value)
     return value
-
-
-def _raise(exc: Exception) -> Any:
-    raise exc
 
 
 def describe(value: Any) -> str:

@@ -92,6 +92,38 @@ def _violations(path: Path) -> int:
     return len(json.loads(path.read_text()).get("violations", []))
 
 
+def _drift_check(
+    ctx: StepContext,
+    *,
+    extra: Mapping[str, Any],
+    metadata: dict[str, Any],
+    root: Path,
+    job: list[str],
+    limit: float | None,
+) -> int:
+    """Check the dataset against the supplied (else the registered) baseline; returns the violations.
+    ``job`` is the job name, the mapped dataset, the output folder and the header flag."""
+    statistics = extra.get("SuppliedBaselineStatistics")
+    constraints = extra.get("SuppliedBaselineConstraints")
+    if not statistics or not constraints:
+        group = metadata.get("ModelPackageGroupName")
+        statistics, constraints = _registered_baseline(ctx, str(group) if group else None)
+    metadata["BaselineUsedForDriftCheckStatistics"] = statistics
+    metadata["BaselineUsedForDriftCheckConstraints"] = constraints
+    baseline = root / "baseline"
+    try:
+        s3io.download_file(ctx.clients.s3, str(statistics), baseline / "statistics.json")
+        s3io.download_file(ctx.clients.s3, str(constraints), baseline / "constraints.json")
+    except s3io.S3InputError as exc:
+        raise StepFailedError(f"ClientError: baseline: {exc}") from None
+    name, dataset, out, flag = job
+    check = ["check", "--input", dataset, "--output", out, flag]
+    check += ["--baseline-statistics", str(baseline / "statistics.json")]
+    check += ["--baseline-constraints", str(baseline / "constraints.json")]
+    _run_script(ctx, f"{name}-check", check, root, limit)
+    return _violations(Path(out) / "constraint_violations.json")
+
+
 def run(step: ResolvedStep, ctx: StepContext) -> StepOutcome:
     args, extra = step.arguments, step.extra
     check_type = str(extra.get("CheckType", "DATA_QUALITY"))
@@ -142,24 +174,15 @@ def run(step: ResolvedStep, ctx: StepContext) -> StepOutcome:
         )
         violations = 0
         if not skip_check:
-            statistics = extra.get("SuppliedBaselineStatistics")
-            constraints = extra.get("SuppliedBaselineConstraints")
-            if not statistics or not constraints:
-                statistics, constraints = _registered_baseline(ctx, str(group) if group else None)
-            metadata["BaselineUsedForDriftCheckStatistics"] = statistics
-            metadata["BaselineUsedForDriftCheckConstraints"] = constraints
-            baseline = root / "baseline"
-            try:
-                s3io.download_file(ctx.clients.s3, str(statistics), baseline / "statistics.json")
-                s3io.download_file(ctx.clients.s3, str(constraints), baseline / "constraints.json")
-            except s3io.S3InputError as exc:
-                raise StepFailedError(f"ClientError: baseline: {exc}") from None
-            check = ["check", "--input", dataset, "--output", str(out), flag]
-            check += ["--baseline-statistics", str(baseline / "statistics.json")]
-            check += ["--baseline-constraints", str(baseline / "constraints.json")]
-            _run_script(ctx, f"{name}-check", check, root, limit)
+            violations = _drift_check(
+                ctx,
+                extra=extra,
+                metadata=metadata,
+                root=root,
+                job=[name, dataset, str(out), flag],
+                limit=limit,
+            )
             shutil.copyfile(calculated / "constraints.json", out / "constraints.json")
-            violations = _violations(out / "constraint_violations.json")
             metadata["ViolationReport"] = f"{output_uri}/constraint_violations.json"
         uploaded = upload_outputs(ctx, outputs, paths, succeeded=True)
     finally:

@@ -207,6 +207,28 @@ def describe(name: str, job_arn: str, definition: Mapping[str, Any], **extra: An
     return properties
 
 
+def _write_input_config(paths: ContainerPaths, hyperparameters: Mapping[str, str], channels: Any) -> None:
+    """``/opt/ml/input/config``: the files a SageMaker training container finds there."""
+    config = paths.local("/opt/ml/input/config")
+    (config / "hyperparameters.json").write_text(json.dumps(hyperparameters, indent=2))
+    (config / "inputdataconfig.json").write_text(json.dumps(channels, indent=2))
+    (config / "resourceconfig.json").write_text(
+        json.dumps({"current_host": HOST, "hosts": [HOST], "network_interface_name": "eth0"})
+    )
+
+
+def _upload_artifacts(
+    ctx: StepContext, paths: ContainerPaths, root: Path, model_uri: str, output_uri: str
+) -> None:
+    """``model.tar.gz`` of ``/opt/ml/model``; ``output.tar.gz`` when ``/opt/ml/output/data`` has files."""
+    archive = archives.pack(paths.local("/opt/ml/model"), root / "upload" / "model.tar.gz")
+    s3io.upload_file(ctx.clients.s3, archive, model_uri)
+    output_data = paths.local("/opt/ml/output/data")
+    if any(output_data.iterdir()):
+        packed = archives.pack(output_data, root / "upload" / "output.tar.gz")
+        s3io.upload_file(ctx.clients.s3, packed, output_uri)
+
+
 def run_training_job(
     ctx: StepContext,
     name: str,
@@ -246,12 +268,7 @@ def run_training_job(
         code = _source(ctx, submit, paths, root)
         channels = _channels(ctx, definition, paths)
         user = {k: v for k, v in decoded.items() if not k.startswith(RESERVED_PREFIX)}
-        config = paths.local("/opt/ml/input/config")
-        (config / "hyperparameters.json").write_text(json.dumps(raw, indent=2))
-        (config / "inputdataconfig.json").write_text(json.dumps(channels, indent=2))
-        (config / "resourceconfig.json").write_text(
-            json.dumps({"current_host": HOST, "hosts": [HOST], "network_interface_name": "eth0"})
-        )
+        _write_input_config(paths, raw, channels)
         args = [part for key in sorted(user) for part in (f"--{key}", cli_value(user[key]))]
         env = _environment(
             definition, user, channels, paths, program=str(program), submit=str(submit), cpus=share
@@ -282,12 +299,7 @@ def run_training_job(
                 else process.failure_reason(result, f"training job {name}", limit)
             )
         else:
-            archive = archives.pack(paths.local("/opt/ml/model"), root / "upload" / "model.tar.gz")
-            s3io.upload_file(ctx.clients.s3, archive, model_uri)
-            output_data = paths.local("/opt/ml/output/data")
-            if any(output_data.iterdir()):
-                packed = archives.pack(output_data, root / "upload" / "output.tar.gz")
-                s3io.upload_file(ctx.clients.s3, packed, f"{output_path}/{name}/output/output.tar.gz")
+            _upload_artifacts(ctx, paths, root, model_uri, f"{output_path}/{name}/output/output.tar.gz")
     except StepFailedError as failure:
         status, reason = "Failed", failure.reason
     finally:
