@@ -94,15 +94,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, (module, help_text) in LOCAL_COMMANDS.items():
         # The emulator's commands live with it (local_aws/cli.py) and are loaded only when used: the
-        # production install has no emulator. Everything after the name is theirs to parse.
+        # production install has no emulator. Everything after the name is theirs to parse (main()).
         stub = groups.add_parser(name, help=help_text, add_help=False)
-        stub.add_argument("arguments", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         stub.set_defaults(local_module=module)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if getattr(args, "local_module", None):  # the emulator's commands parse their own arguments
+        args.arguments = unknown
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
     if not args.verbose:  # "Found credentials in environment variables." and the like: -v shows them
         for noisy in ("botocore", "boto3", "s3transfer", "urllib3"):
