@@ -1,5 +1,5 @@
 # =====================================================================================================
-# variables.tf: every key of env_files/<env>.tfvars (shared with pipeline_scripts/config.py, which
+# variables.tf: every key of env_files/<env>.tfvars (shared with pipeline_scripts/config/, which
 # validates the same rules) plus the Terraform-only settings, each with a default.
 # =====================================================================================================
 

@@ -1,4 +1,4 @@
-"""The local lifecycle demo (``mlops demo``): DESIGN.md's lifecycle, end to end, on the local endpoint.
+"""The local lifecycle demo (``mlops demo``): the README's lifecycle, end to end, on the local endpoint.
 
 Nothing here drives a pipeline directly. The demo does what people do — a data engineer uploads files,
 a data scientist approves a version — and checks that the event rules, Lambdas, pipelines and the

@@ -205,7 +205,7 @@ class EnvSettings:
 
 
 # --------------------------------------------------------------------------------------------------
-# pipeline_scripts/pipelines.yaml
+# pipeline_scripts/config/pipelines.yaml
 # --------------------------------------------------------------------------------------------------
 
 
@@ -407,7 +407,7 @@ class Registry:
 
 @dataclass(frozen=True)
 class PipelinesSettings:
-    """Everything in ``pipeline_scripts/pipelines.yaml``."""
+    """Everything in ``pipeline_scripts/config/pipelines.yaml``."""
 
     frameworks: Frameworks = field(default_factory=Frameworks)
     processing: JobResources = field(default_factory=JobResources)

@@ -1,4 +1,4 @@
-"""The lifecycle of DESIGN.md end to end on an in-process local endpoint: what `make demo` runs.
+"""The lifecycle (README, "Two commands") end to end on an in-process local endpoint: what `make demo` runs.
 
 Uploads start pipelines through the S3 event rules and the pipeline-trigger Lambda; the approval reaches
 the deploy job through the deploy-trigger Lambda and the fake GitLab; the model-quality failure starts
