@@ -35,8 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "data_quality.py"
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import data_quality as dq  # noqa: E402  (scripts/ is not a package)
-from datafiles import FEATURES  # noqa: E402
+from datafiles import FEATURES  # noqa: E402  (scripts/ is not a package)
+from dq_baseline import build_baseline  # noqa: E402
+from dq_check import check_table  # noqa: E402
+from dq_read import pa, read_csv  # noqa: E402
 
 COLUMNS = list(FEATURES)
 TARGETS = {1_000_000: (1.5, None), 10_000_000: (8.0, 2500.0)}  # seconds, MB
@@ -50,7 +52,7 @@ def _source_rows() -> dict[str, np.ndarray]:
     """The real abalone rows when the repository has them, else a synthetic stand-in of the same shape."""
     sample = ROOT / "data" / "abalone.csv"
     if sample.is_file():
-        table = dq.read_csv(str(sample), True)
+        table = read_csv(str(sample), True)
         out: dict[str, np.ndarray] = {}
         for column in table.columns:
             if column.numbers is not None:
@@ -95,10 +97,10 @@ def generate(path: Path, rows: int, seed: int, shift_sd: float = 0.0) -> Path:
                 values = source[name][pick] * (1.0 + rng.normal(0.0, 0.02, n))
                 columns[name] = np.round(values + (shift_sd * length_sd if name == "length" else 0.0), 4)
             columns["rings"] = source["rings"][pick].astype(np.int64)
-            if dq.pa is not None:  # fast path
+            if pa is not None:  # fast path
                 import pyarrow.csv as pacsv
 
-                batch = dq.pa.table({name: columns[name] for name in names})
+                batch = pa.table({name: columns[name] for name in names})
                 if writer is None:
                     options = pacsv.WriteOptions(quoting_style="needed")
                     writer = pacsv.CSVWriter(fh, batch.schema, write_options=options)
@@ -151,15 +153,15 @@ def best_of(repeat: int, action: Callable[[], Any]) -> tuple[float, Any]:
 
 def compute_ratios(train: Path, current: Path, repeat: int) -> dict[str, float]:
     """Compute time of baseline and check vs the numpy floor, same process, same arrays."""
-    base_table = dq.read_csv(str(train), True)
-    cur_table = dq.read_csv(str(current), True)
+    base_table = read_csv(str(train), True)
+    cur_table = read_csv(str(current), True)
     base_arrays = [c.numbers for c in base_table.columns if c.numbers is not None]
     cur_arrays = [c.numbers for c in cur_table.columns if c.numbers is not None]
     floor_base, _ = best_of(repeat, lambda: numpy_floor(base_arrays))
     floor_cur, _ = best_of(repeat, lambda: numpy_floor(cur_arrays))
-    baseline_s, built = best_of(repeat, lambda: dq.build_baseline(base_table))
+    baseline_s, built = best_of(repeat, lambda: build_baseline(base_table))
     statistics = json.loads(json.dumps(built[0]))  # as the check reads it from disk
-    check_s, _ = best_of(repeat, lambda: dq.check_table(cur_table, statistics, built[1]))
+    check_s, _ = best_of(repeat, lambda: check_table(cur_table, statistics, built[1]))
     return {"floor_baseline": floor_base, "baseline": baseline_s, "floor_check": floor_cur, "check": check_s}
 
 
@@ -245,9 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes.append(10_000_000)
     args.work_dir.mkdir(parents=True, exist_ok=True)
     python = sys.version.split()[0]
-    print(
-        f"data_quality.py benchmark · {os.cpu_count()} CPUs · pyarrow: {dq.pa is not None} · Python {python}"
-    )
+    print(f"data_quality.py benchmark · {os.cpu_count()} CPUs · pyarrow: {pa is not None} · Python {python}")
     for rows in sizes:
         for line in bench(rows, args.work_dir, args.repeat):
             print(line, flush=True)

@@ -8,7 +8,7 @@ target machine, which alone would exceed the 1.5 s end-to-end budget of a 1M-row
 Public functions (all write atomically: a temporary file renamed into place):
 
 - ``write_baseline_report(payload, path)`` and ``write_check_report(payload, path)``: called by
-  ``data_quality.py`` with plain dicts (see there).
+  ``data_quality.py`` (through ``dq_outputs.write_report``) with plain dicts (see there).
 - ``model_quality_report(predictions, ground_truth, metrics, out_path)``: predicted vs actual and residual
   plots plus the metrics table, for the model-quality step.
 

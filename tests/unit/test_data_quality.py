@@ -1,7 +1,7 @@
 """Data-quality baseline and check (scripts/data_quality.py): Model Monitor layouts and semantics.
 
 Helpers here (abalone-like frames, baseline/check runners, schema validation) are shared by the other
-``test_data_quality_*`` modules.
+``test_data_quality_*`` and ``test_dq_*`` modules.
 """
 
 from __future__ import annotations
@@ -14,10 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import data_quality as dq
+import dq_baseline
 import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
+from dq_baseline import DEFAULT_MONITORING_CONFIG, build_baseline, monitoring_config
+from dq_check import CHECK_TYPES, check_table
+from dq_distance import categorical_distance
+from dq_errors import InputDataError
+from dq_outputs import DRIFT_METRICS_FILE, STATISTICS_FILE, SUMMARY_FILE, VIOLATIONS_FILE
+from dq_read import Table, read_csv
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 FEATURES = [
@@ -86,19 +93,16 @@ def run_check(tmp_path: Path, frame: pd.DataFrame, baseline: Path, header: bool 
     out = tmp_path / "check"
     dq.run_check(str(source), str(baseline), str(baseline), str(out), header=header, report=False)
     return {
-        name: load(out, name)
-        for name in (dq.VIOLATIONS_FILE, dq.STATISTICS_FILE, dq.DRIFT_METRICS_FILE, dq.SUMMARY_FILE)
+        name: load(out, name) for name in (VIOLATIONS_FILE, STATISTICS_FILE, DRIFT_METRICS_FILE, SUMMARY_FILE)
     }
 
 
 def violation_types(outputs: dict[str, Any]) -> set[tuple[str, str]]:
-    return {
-        (v["feature_name"], v["constraint_check_type"]) for v in outputs[dq.VIOLATIONS_FILE]["violations"]
-    }
+    return {(v["feature_name"], v["constraint_check_type"]) for v in outputs[VIOLATIONS_FILE]["violations"]}
 
 
-def table_from(frame: pd.DataFrame, tmp_path: Path, header: bool = True) -> dq.Table:
-    return dq.read_csv(str(write_csv(frame, tmp_path / "t.csv", header=header)), header)
+def table_from(frame: pd.DataFrame, tmp_path: Path, header: bool = True) -> Table:
+    return read_csv(str(write_csv(frame, tmp_path / "t.csv", header=header)), header)
 
 
 # ---------------------------------------------------------------------------------------- baseline
@@ -113,7 +117,7 @@ def test_baseline_writes_model_monitor_layouts(baseline_dir: Path) -> None:
     types = {f["name"]: f["inferred_type"] for f in statistics["features"]}
     assert types == {**dict.fromkeys(FEATURES[1:], "Fractional"), "sex": "String", "rings": "Integral"}
     assert [f["name"] for f in constraints["features"]] == COLUMNS
-    assert constraints["monitoring_config"] == dq.DEFAULT_MONITORING_CONFIG
+    assert constraints["monitoring_config"] == DEFAULT_MONITORING_CONFIG
 
 
 def test_numeric_statistics_match_numpy(baseline_dir: Path) -> None:
@@ -136,7 +140,9 @@ def test_numeric_statistics_match_numpy(baseline_dir: Path) -> None:
 def test_kll_sketch_encodes_the_exact_histogram(baseline_dir: Path) -> None:
     features = {f["name"]: f for f in load(baseline_dir, "statistics.json")["features"]}
     rings = features["rings"]
-    points, weights = dq._decode_kll(rings["numerical_statistics"]["distribution"]["kll"]["sketch"]["data"])
+    points, weights = dq_baseline._decode_kll(
+        rings["numerical_statistics"]["distribution"]["kll"]["sketch"]["data"]
+    )
     assert weights.sum() == 600
     observed = dict(zip(*np.unique(abalone_frame()["rings"], return_counts=True), strict=True))
     decoded: dict[float, float] = {}
@@ -164,24 +170,24 @@ def test_string_statistics_and_constraints(baseline_dir: Path) -> None:
 def test_completeness_counts_missing_values(tmp_path: Path) -> None:
     frame = abalone_frame(100)
     frame.loc[:9, "height"] = np.nan
-    statistics, constraints, _ = dq.build_baseline(table_from(frame, tmp_path))
+    statistics, constraints, _ = build_baseline(table_from(frame, tmp_path))
     height = next(f for f in statistics["features"] if f["name"] == "height")
     assert height["numerical_statistics"]["common"] == {"num_present": 90, "num_missing": 10}
     assert next(f for f in constraints["features"] if f["name"] == "height")["completeness"] == 0.9
 
 
 def test_baseline_options_write_every_monitoring_config_key() -> None:
-    config = dq.monitoring_config(comparison_method="Simple", categorical_drift_method="ChiSquared")
+    config = monitoring_config(comparison_method="Simple", categorical_drift_method="ChiSquared")
     assert config["distribution_constraints"]["comparison_method"] == "Simple"
-    assert set(config) == set(dq.DEFAULT_MONITORING_CONFIG)
+    assert set(config) == set(DEFAULT_MONITORING_CONFIG)
     assert set(config["distribution_constraints"]) == set(
-        dq.DEFAULT_MONITORING_CONFIG["distribution_constraints"]
+        DEFAULT_MONITORING_CONFIG["distribution_constraints"]
     )
 
 
 def test_high_cardinality_strings_get_no_domain(tmp_path: Path) -> None:
     frame = pd.DataFrame({"id": [f"id-{i}" for i in range(300)], "x": np.arange(300)})
-    _, constraints, _ = dq.build_baseline(table_from(frame, tmp_path))
+    _, constraints, _ = build_baseline(table_from(frame, tmp_path))
     assert "string_constraints" not in constraints["features"][0]
 
 
@@ -190,19 +196,19 @@ def test_high_cardinality_strings_get_no_domain(tmp_path: Path) -> None:
 
 def test_baseline_data_checked_against_itself_passes(tmp_path: Path, baseline_dir: Path) -> None:
     outputs = run_check(tmp_path, abalone_frame(), baseline_dir)
-    assert outputs[dq.VIOLATIONS_FILE] == {"violations": []}
-    metrics = outputs[dq.DRIFT_METRICS_FILE]["metrics"]
+    assert outputs[VIOLATIONS_FILE] == {"violations": []}
+    metrics = outputs[DRIFT_METRICS_FILE]["metrics"]
     assert [m["name"] for m in metrics] == [f"feature_baseline_drift_{c}" for c in COLUMNS]
     assert all(m["value"] == 0.0 and m["raw_distance"] == 0.0 and not m["violation"] for m in metrics)
-    summary = outputs[dq.SUMMARY_FILE]
+    summary = outputs[SUMMARY_FILE]
     assert summary["violation_count"] == 0
-    assert summary["violations_by_type"] == dict.fromkeys(dq.CHECK_TYPES, 0)
+    assert summary["violations_by_type"] == dict.fromkeys(CHECK_TYPES, 0)
     assert summary["item_count"] == summary["baseline_item_count"] == 600
     for name, schema in (
-        (dq.VIOLATIONS_FILE, "constraint_violations"),
-        (dq.STATISTICS_FILE, "statistics"),
-        (dq.DRIFT_METRICS_FILE, "drift_metrics"),
-        (dq.SUMMARY_FILE, "summary"),
+        (VIOLATIONS_FILE, "constraint_violations"),
+        (STATISTICS_FILE, "statistics"),
+        (DRIFT_METRICS_FILE, "drift_metrics"),
+        (SUMMARY_FILE, "summary"),
     ):
         validate(outputs[name], schema)
 
@@ -260,8 +266,8 @@ def test_each_violation_type_is_raised_by_a_crafted_batch(
 ) -> None:
     outputs = run_check(tmp_path, mutate(abalone_frame()), baseline_dir)
     assert violation_types(outputs) == expected, label
-    validate(outputs[dq.VIOLATIONS_FILE], "constraint_violations")
-    summary = outputs[dq.SUMMARY_FILE]
+    validate(outputs[VIOLATIONS_FILE], "constraint_violations")
+    summary = outputs[SUMMARY_FILE]
     assert summary["violation_count"] == len(expected)
     for _, check_type in expected:
         assert summary["violations_by_type"][check_type] == 1
@@ -272,7 +278,7 @@ def test_violation_descriptions_say_what_was_expected_and_observed(
 ) -> None:
     outputs = run_check(tmp_path, _junk_in_length(_gaps_in_height(abalone_frame())), baseline_dir)
     descriptions = {
-        v["constraint_check_type"]: v["description"] for v in outputs[dq.VIOLATIONS_FILE]["violations"]
+        v["constraint_check_type"]: v["description"] for v in outputs[VIOLATIONS_FILE]["violations"]
     }
     assert descriptions["data_type_check"].startswith(
         "Data type match requirement is not met. Expected data type"
@@ -283,9 +289,9 @@ def test_violation_descriptions_say_what_was_expected_and_observed(
 
 def test_drift_is_measured_on_the_numbers_of_a_column_with_text(tmp_path: Path, baseline_dir: Path) -> None:
     outputs = run_check(tmp_path, _junk_in_length(abalone_frame()), baseline_dir)
-    length = next(m for m in outputs[dq.DRIFT_METRICS_FILE]["metrics"] if m["feature_name"] == "length")
+    length = next(m for m in outputs[DRIFT_METRICS_FILE]["metrics"] if m["feature_name"] == "length")
     assert length["raw_distance"] < 0.01
-    current = next(f for f in outputs[dq.STATISTICS_FILE]["features"] if f["name"] == "length")
+    current = next(f for f in outputs[STATISTICS_FILE]["features"] if f["name"] == "length")
     assert current["inferred_type"] == "String"  # Model Monitor's rule: any text makes it a String
 
 
@@ -297,12 +303,12 @@ def test_drifted_sample_data_triggers_drift_and_notifies_without_failing(
     drifted[numeric] = drifted[numeric] + 1.5 * abalone_frame()[numeric].std()
     drifted.loc[drifted.sample(frac=0.8, random_state=0).index, "sex"] = "I"
     outputs = run_check(tmp_path, drifted, baseline_dir)
-    assert set(outputs[dq.SUMMARY_FILE]["drifted_features"]) == {*numeric, "sex"}
+    assert set(outputs[SUMMARY_FILE]["drifted_features"]) == {*numeric, "sex"}
 
 
 def test_missing_and_extra_columns_name_the_column_counts(tmp_path: Path, baseline_dir: Path) -> None:
     outputs = run_check(tmp_path, abalone_frame().drop(columns=["rings"]).assign(extra=1), baseline_dir)
-    by_type = {v["constraint_check_type"]: v for v in outputs[dq.VIOLATIONS_FILE]["violations"]}
+    by_type = {v["constraint_check_type"]: v for v in outputs[VIOLATIONS_FILE]["violations"]}
     assert by_type["missing_column_check"]["feature_name"] == "rings"
     assert by_type["extra_column_check"]["feature_name"] == "extra"
     assert "Number of columns in current dataset: 9" in by_type["extra_column_check"]["description"]
@@ -319,7 +325,7 @@ def test_header_and_headerless_round_trip(tmp_path: Path) -> None:
 
 
 def test_header_mismatch_is_an_error_not_a_pile_of_violations(tmp_path: Path, baseline_dir: Path) -> None:
-    with pytest.raises(dq.InputDataError, match="pass --header or --no-header consistently"):
+    with pytest.raises(InputDataError, match="pass --header or --no-header consistently"):
         run_check(tmp_path, abalone_frame(), baseline_dir, header=False)
 
 
@@ -331,10 +337,10 @@ def test_simple_and_robust_differ_on_small_samples(tmp_path: Path) -> None:
     )  # KS ~0.14: above 0.1, below the KS critical value
     results = {}
     for method in ("Simple", "Robust"):
-        statistics, constraints, _ = dq.build_baseline(
-            table_from(base, tmp_path), dq.monitoring_config(comparison_method=method)
+        statistics, constraints, _ = build_baseline(
+            table_from(base, tmp_path), monitoring_config(comparison_method=method)
         )
-        outcome = dq.check_table(table_from(shifted, tmp_path / "c"), statistics, constraints)
+        outcome = check_table(table_from(shifted, tmp_path / "c"), statistics, constraints)
         results[method] = outcome
     simple, robust = (results[m].drift_metrics["metrics"][0] for m in ("Simple", "Robust"))
     assert simple["raw_distance"] == robust["raw_distance"] > 0.1
@@ -346,50 +352,22 @@ def test_simple_and_robust_differ_on_small_samples(tmp_path: Path) -> None:
     assert results["Robust"].violations == []
 
 
-def test_robust_converges_to_simple_on_large_samples() -> None:
-    assert dq.robust_distance(0.12, 1e6, 1e6) == pytest.approx(0.12 - 1.8 * math.sqrt(2e-6))
-    assert dq.robust_distance(0.05, 100, 100) == 0.0
-
-
-def test_deequ_reference_values() -> None:
-    """The expected numbers of Deequ's own KLLDistanceTest."""
-    baseline = dq.Cdf.from_points("kll_sketch", np.array([1.0, 2, 3, 4]), np.ones(4))
-    raw = dq.numeric_distance(baseline, np.array([2.0, 3, 4, 5]))
-    assert raw == 0.25
-    assert dq.robust_distance(raw, 4, 4) == 0.0
-    sample1 = {"a": 10.0, "b": 20.0, "c": 25.0, "d": 10.0, "e": 5.0}
-    sample2 = {"a": 11.0, "b": 20.0, "c": 25.0, "d": 10.0, "e": 10.0}
-    assert dq.categorical_distance(sample1, sample2) == pytest.approx(0.06015037593984962)
-    observed = {"a": 207.0, "b": 20.0, "c": 25.0, "d": 14.0, "e": 25.0, "g": 13.0}
-    expected = {"a": 223.0, "b": 20.0, "c": 25.0, "d": 12.0, "e": 13.0, "f": 15.0}
-    statistic, p_value, dof = dq.chi_squared_test(expected, observed)
-    assert statistic == pytest.approx(28.175042782458068)
-    assert dof == 5 and p_value < 0.001
-
-
-@pytest.mark.parametrize(
-    ("x", "dof", "p"), [(3.841458820694124, 1, 0.05), (18.307038053275146, 10, 0.05), (0.0, 3, 1.0)]
-)
-def test_chi2_survival_function(x: float, dof: int, p: float) -> None:
-    assert dq.chi2_sf(x, dof) == pytest.approx(p, rel=1e-9)
-
-
 def test_categorical_drift_linf_and_chi_squared(tmp_path: Path) -> None:
     rng = np.random.default_rng(5)
     base = pd.DataFrame({"c": rng.choice(["a", "b", "c"], 3000, p=[0.5, 0.3, 0.2])})
     moved = pd.DataFrame({"c": rng.choice(["a", "b", "c"], 3000, p=[0.3, 0.3, 0.4])})
     same = base.sample(frac=1.0, random_state=1)  # a p-value test flags 10% of random samples at 0.1
     for method in ("LInfinity", "ChiSquared"):
-        statistics, constraints, _ = dq.build_baseline(
-            table_from(base, tmp_path), dq.monitoring_config(categorical_drift_method=method)
+        statistics, constraints, _ = build_baseline(
+            table_from(base, tmp_path), monitoring_config(categorical_drift_method=method)
         )
-        drift = dq.check_table(table_from(moved, tmp_path / "m"), statistics, constraints)
-        quiet = dq.check_table(table_from(same, tmp_path / "s"), statistics, constraints)
+        drift = check_table(table_from(moved, tmp_path / "m"), statistics, constraints)
+        quiet = check_table(table_from(same, tmp_path / "s"), statistics, constraints)
         assert [v["constraint_check_type"] for v in drift.violations] == ["baseline_drift_check"], method
         assert quiet.violations == [], method
         metric = drift.drift_metrics["metrics"][0]
         assert metric["method"] == ("ChiSquared" if method == "ChiSquared" else "Robust")
-    linf = dq.categorical_distance({"a": 5, "b": 3, "c": 2}, {"a": 3, "b": 3, "c": 4})
+    linf = categorical_distance({"a": 5, "b": 3, "c": 2}, {"a": 3, "b": 3, "c": 4})
     assert linf == pytest.approx(0.2)
 
 
@@ -400,17 +378,17 @@ def test_feature_overrides_and_disabled_evaluation(tmp_path: Path, baseline_dir:
     next(f for f in constraints["features"] if f["name"] == "length")["monitoringConfigOverrides"] = {
         "comparison_threshold": 0.9
     }
-    assert dq.check_table(table, statistics, constraints).violations == []
+    assert check_table(table, statistics, constraints).violations == []
     constraints["monitoring_config"]["evaluate_constraints"] = "Disabled"
     missing = table_from(abalone_frame().drop(columns=["sex"]), tmp_path / "m")
-    assert dq.check_table(missing, statistics, constraints).violations == []
+    assert check_table(missing, statistics, constraints).violations == []
 
 
 def test_emit_metrics_disabled_writes_no_metrics(tmp_path: Path, baseline_dir: Path) -> None:
     statistics = load(baseline_dir, "statistics.json")
     constraints = load(baseline_dir, "constraints.json")
     constraints["monitoring_config"]["emit_metrics"] = "Disabled"
-    outcome = dq.check_table(table_from(abalone_frame(), tmp_path), statistics, constraints)
+    outcome = check_table(table_from(abalone_frame(), tmp_path), statistics, constraints)
     assert outcome.drift_metrics == {"version": 0, "metrics": []}
 
 
@@ -495,7 +473,7 @@ def sagemaker_baseline() -> tuple[dict[str, Any], dict[str, Any]]:
     return statistics, constraints
 
 
-def _current(tmp_path: Path, shift: float) -> dq.Table:
+def _current(tmp_path: Path, shift: float) -> Table:
     rng = np.random.default_rng(12)
     frame = pd.DataFrame(
         {"x": rng.normal(10 + shift, 2, 3000), "y": rng.choice(["yes", "no"], 3000, p=[0.75, 0.25])}
@@ -508,12 +486,12 @@ def test_reads_a_sagemaker_baseline_with_its_kll_sketch(
 ) -> None:
     statistics, constraints = sagemaker_baseline()
     with caplog.at_level(logging.WARNING):
-        quiet = dq.check_table(_current(tmp_path, 0.0), statistics, constraints)
+        quiet = check_table(_current(tmp_path, 0.0), statistics, constraints)
     assert "comparison_method" in caplog.text  # defaults filled in, and said so
     assert quiet.violations == []
     metric = quiet.drift_metrics["metrics"][0]
     assert metric["baseline_cdf"] == "kll_sketch" and metric["raw_distance"] < 0.05
-    shifted = dq.check_table(_current(tmp_path / "s", 1.0), statistics, constraints)
+    shifted = check_table(_current(tmp_path / "s", 1.0), statistics, constraints)
     assert [v["constraint_check_type"] for v in shifted.violations] == ["baseline_drift_check"]
 
 
@@ -524,7 +502,7 @@ def test_unusable_sketch_falls_back_to_buckets_and_says_so(
     kll = statistics["features"][0]["numerical_statistics"]["distribution"]["kll"]
     kll["sketch"]["data"] = "AgEPCAAAAQAAAAAAAAA="  # an opaque encoding we cannot read
     with caplog.at_level(logging.WARNING):
-        outcome = dq.check_table(_current(tmp_path, 1.0), statistics, constraints)
+        outcome = check_table(_current(tmp_path, 1.0), statistics, constraints)
     assert "falling back to its 10-bucket distribution" in caplog.text
     metric = outcome.drift_metrics["metrics"][0]
     assert metric["baseline_cdf"] == "buckets" and metric["violation"]
@@ -538,11 +516,11 @@ def test_monitor_can_read_our_sketch(baseline_dir: Path, tmp_path: Path) -> None
     constraints = load(baseline_dir, "constraints.json")
     for feature in statistics["features"]:
         feature.pop("x_histogram", None)
-    same = dq.check_table(table_from(abalone_frame(), tmp_path), statistics, constraints)
+    same = check_table(table_from(abalone_frame(), tmp_path), statistics, constraints)
     assert same.violations == []
     # Items sit at fine-bin midpoints, so rounded data (atoms) can differ by one atom's mass here.
     assert max(m["raw_distance"] for m in same.drift_metrics["metrics"]) < 0.05
-    shifted = dq.check_table(
+    shifted = check_table(
         table_from(_shifted_length(abalone_frame()), tmp_path / "s"), statistics, constraints
     )
     assert [v["feature_name"] for v in shifted.violations] == ["length"]

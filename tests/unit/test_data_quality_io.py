@@ -12,13 +12,15 @@ from pathlib import Path
 import data_quality as dq
 import dq_report
 import numpy as np
-import pandas as pd
 import pytest
+from dq_errors import InputDataError
+from step_io import StepError, report_error
 
-from tests.unit.test_data_quality import abalone_frame, load, validate, write_csv
+from tests.unit.test_data_quality import abalone_frame, load, write_csv
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-MY_SCRIPTS = ("data_quality.py", "dq_report.py")
+# data_quality.py and the flat modules it imports (shipped beside it, on PYTHONPATH in the jobs).
+MY_SCRIPTS = ("data_quality.py", "step_io.py", *sorted(path.name for path in SCRIPTS.glob("dq_*.py")))
 
 
 # ------------------------------------------------------------------------------- container Python
@@ -41,15 +43,16 @@ def test_scripts_import_only_stdlib_and_numpy_unconditionally(name: str) -> None
             top_level.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             top_level.add(node.module.split(".")[0])
-    third_party = top_level - set(sys.stdlib_module_names) - {"__future__"}
-    assert third_party == {"numpy"}
+    siblings = {Path(script).stem for script in MY_SCRIPTS}  # not datafiles: it imports pandas
+    third_party = top_level - set(sys.stdlib_module_names) - {"__future__"} - siblings
+    assert third_party <= {"numpy"}
 
 
 def test_runs_without_pyarrow(tmp_path: Path) -> None:
     """The SKLearn container may lack pyarrow: the pandas engine takes over, same results."""
     source = write_csv(abalone_frame(300), tmp_path / "in" / "data.csv")
     code = (
-        "import runpy, sys; sys.modules['pyarrow'] = None; "
+        f"import runpy, sys; sys.path.insert(0, {str(SCRIPTS)!r}); sys.modules['pyarrow'] = None; "
         f"sys.argv = ['data_quality.py', 'baseline', '--input', {str(source.parent)!r}, "
         f"'--output', {str(tmp_path / 'out')!r}, '--header', '--no-report']; "
         f"runpy.run_path({str(SCRIPTS / 'data_quality.py')!r}, run_name='__main__')"
@@ -214,9 +217,17 @@ def test_bad_input_is_one_clear_line_and_leaves_no_output(
     assert not out.exists()
 
 
+def test_errors_are_step_errors_in_the_data_quality_layout(capsys: pytest.CaptureFixture[str]) -> None:
+    error = InputDataError("bad\nthing", file="f.csv", row=3, column="a  b", fix="do\nthis")
+    assert isinstance(error, StepError)
+    assert str(error) == "bad thing (f.csv, row 3 / column a  b). Fix: do this"
+    assert report_error(error) == 2
+    assert capsys.readouterr().err == f"ERROR: {error}\n"
+
+
 def test_headerless_file_read_with_header_hint(tmp_path: Path) -> None:
     source = write_csv(abalone_frame(50), tmp_path / "in.csv", header=True)
-    with pytest.raises(dq.InputDataError, match="if row 1 is a header, pass --header"):
+    with pytest.raises(InputDataError, match="if row 1 is a header, pass --header"):
         dq.run_baseline(str(source), str(tmp_path / "out"), header=False, report=False)
 
 
@@ -240,109 +251,6 @@ def test_baseline_file_that_is_not_json(tmp_path: Path, capsys: pytest.CaptureFi
     assert err.startswith("ERROR: baseline statistics is not valid JSON: Expecting value at line 3, column 1")
     assert f"({broken})" in err and "Fix: " in err
     assert not (tmp_path / "out").exists()
-
-
-@pytest.mark.parametrize(
-    ("layout", "message"),
-    [
-        (
-            {"a.csv": "x\n1\n", "b.csv": "x\n2\n"},
-            "expected exactly one CSV file in the input directory, found a.csv, b.csv",
-        ),
-        ({}, "expected exactly one CSV file in the input directory, found nothing"),
-    ],
-)
-def test_input_directory_must_hold_one_csv(tmp_path: Path, layout: dict[str, str], message: str) -> None:
-    for name, text in layout.items():
-        (tmp_path / name).write_text(text)
-    with pytest.raises(dq.InputNotFoundError, match=message):
-        dq.resolve_input_csv(str(tmp_path))
-
-
-def test_input_directory_resolution(tmp_path: Path) -> None:
-    (tmp_path / "manifest.json").write_text("{}")
-    (tmp_path / "data.csv").write_text("x\n1\n")
-    assert dq.resolve_input_csv(str(tmp_path)) == str(tmp_path / "data.csv")
-    only = tmp_path / "only"
-    only.mkdir()
-    (only / "part-0.csv.out").write_text("1\n")  # a batch-transform output name
-    assert dq.resolve_input_csv(str(only)) == str(only / "part-0.csv.out")
-    with pytest.raises(dq.InputNotFoundError, match="input does not exist"):
-        dq.resolve_input_csv(str(tmp_path / "nope"))
-    with pytest.raises(dq.BaselineFileError, match=r"baseline file statistics\.json not found"):
-        dq.resolve_baseline_file(str(only), "statistics.json")
-
-
-# ---------------------------------------------------------------------------------- atomic outputs
-
-
-def test_failed_run_keeps_previous_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "statistics.json").write_text("previous")
-    bad = tmp_path / "bad.csv"
-    bad.write_text("a,b\n1,2\n3\n")
-    assert dq.main(["baseline", "--input", str(bad), "--output", str(out), "--header"]) == 2
-    capsys.readouterr()
-    assert os.listdir(out) == ["statistics.json"]
-    assert (out / "statistics.json").read_text() == "previous"
-
-
-def test_failure_while_writing_leaves_nothing_half_done(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "constraints.json").write_text("previous")
-    source = write_csv(abalone_frame(50), tmp_path / "in.csv")
-
-    def broken(payload: object, path: str) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(dq_report, "write_baseline_report", broken)
-    with pytest.raises(OSError, match="No space left"):
-        dq.run_baseline(str(source), str(out), header=True)
-    assert os.listdir(out) == ["constraints.json"]  # no statistics.json, no temporary directory
-    assert (out / "constraints.json").read_text() == "previous"
-    monkeypatch.undo()
-    dq.run_baseline(str(source), str(out), header=True)
-    assert sorted(os.listdir(out)) == ["constraints.json", "report.html", "statistics.json"]
-    validate(load(out, "constraints.json"), "constraints")
-
-
-# ------------------------------------------------------------------------------------- CSV engines
-
-
-def messy_frame() -> pd.DataFrame:
-    frame = abalone_frame(120)
-    frame["rings"] = frame["rings"].astype("Int64")
-    frame.loc[3:5, "rings"] = pd.NA  # integers with gaps stay Integral
-    frame.loc[7, "sex"] = None
-    frame.loc[9, "length"] = np.nan
-    return frame
-
-
-def test_engines_agree(tmp_path: Path) -> None:
-    source = write_csv(messy_frame(), tmp_path / "in.csv")
-    results = {}
-    for engine in ("arrow", "pandas"):
-        table = dq.read_csv(str(source), True, engine)
-        results[engine] = dq.build_baseline(table)[:2]
-    assert results["arrow"] == results["pandas"]
-    types = {f["name"]: f["inferred_type"] for f in results["arrow"][0]["features"]}
-    assert types["rings"] == "Integral"
-
-
-def test_quoted_fields_and_blank_values(tmp_path: Path) -> None:
-    source = tmp_path / "in.csv"
-    source.write_text('name,x\n"a, b",1\n"c",NA\n"d",\n')
-    for engine in ("arrow", "pandas"):
-        profile = dq.profile_column(dq.read_csv(str(source), True, engine).columns[1], 3)
-        assert (profile.num_present, profile.num_missing) == (1, 2), engine
-    short = tmp_path / "short.csv"
-    short.write_text('name,x\n"a, b",1\n"c"\n')
-    with pytest.raises(dq.InputDataError, match="ragged row: 1 fields"):
-        dq.read_csv(str(short), True, "pandas")
 
 
 # ------------------------------------------------------------------------------------------ reports
@@ -384,17 +292,6 @@ def test_model_quality_report(tmp_path: Path) -> None:
     assert "mae" in flat.read_text()
     with pytest.raises(ValueError, match="2 predictions but 1 ground-truth values"):
         dq_report.model_quality_report([1.0, 2.0], [1.0], {}, str(flat))
-
-
-@pytest.mark.parametrize("block_size", [5, 64, 32 << 20])
-def test_short_row_scan_respects_quotes_and_block_boundaries(tmp_path: Path, block_size: int) -> None:
-    source = tmp_path / "in.csv"
-    source.write_bytes(b'"a","b","c"\r\n"x, y",2,3\r\n\r\n"multi\nline, field",5,6\n7,"8,9"\n10,11,12\n')
-    assert dq._find_short_row(str(source), 3, block_size) == (6, 2)  # line 6 is 7,"8,9": two fields
-    source.write_bytes(b'a,b,c\n1,2,3\n"4\n,5",6,7\n')
-    assert dq._find_short_row(str(source), 3, block_size) is None
-    source.write_bytes(b"a,b,c\n1,2,3\n4,5")  # no final newline
-    assert dq._find_short_row(str(source), 3, block_size) == (3, 2)
 
 
 def test_fast_path_does_not_import_pandas(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Schema, validation and atomic writing shared by the step scripts."""
+"""Schema, validation and atomic CSV/JSON writing shared by the step scripts (errors and staging: step_io)."""
 
 from __future__ import annotations
 
@@ -186,31 +186,15 @@ def test_find_single_csv(tmp_path: Path) -> None:
     assert datafiles.find_single_csv(tmp_path, preferred="b.csv") == str(tmp_path / "b.csv")
 
 
-def test_step_error_renders_one_line_with_location() -> None:
-    error = StepError("bad\nthing", fix="do this", file="f.csv", row=3, column="2 'length'")
-    assert str(error) == "bad thing (f.csv, row 3, column 2 'length'). Fix: do this"
-    assert str(StepError("x", fix="y")) == "x. Fix: y"
+def test_data_errors_are_step_errors() -> None:
     assert issubclass(DataError, StepError)
     assert issubclass(datafiles.ArtifactError, StepError)
 
 
-def test_report_error_prints_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert datafiles.report_error(DataError("oops", fix="fix it", file="a.csv")) == 2
-    err = capsys.readouterr().err
-    assert err == "ERROR: oops (a.csv). Fix: fix it\n"
-
-
-def test_staged_outputs_commit_and_discard(tmp_path: Path) -> None:
+def test_atomic_csv_and_json(tmp_path: Path) -> None:
     import pandas as pd
 
     frame = pd.DataFrame({"a": [1.5, 2.0]})
-    with pytest.raises(RuntimeError), datafiles.staged_outputs() as stage:
-        stage.write_csv(tmp_path / "out" / "x.csv", frame)
-        temporary = stage.path(tmp_path / "out" / "model.json")
-        assert Path(temporary).name.startswith(".") and temporary.endswith("model.json")
-        raise RuntimeError("boom")
-    assert list((tmp_path / "out").iterdir()) == []
-
     written = datafiles.write_csv_atomic(frame, tmp_path / "out" / "x.csv", header=True)
     assert Path(written).read_text() == "a\n1.5\n2.0\n"
     datafiles.write_json_atomic({"k": 1}, tmp_path / "out" / "y.json")

@@ -1,0 +1,443 @@
+"""The check: current data against a baseline, with Model Monitor's violations, statistics of the current
+data and drift metrics (and per-feature details for the report).
+"""
+
+# zip(strict=...) needs Python 3.10; these scripts run on the containers' Python 3.8.
+# ruff: noqa: B905
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+from dq_baseline import VERSION, BaselineFeature, merge_config, parse_baseline, validate_config
+from dq_distance import categorical_distance, chi_squared_test, numeric_distance, robust_distance
+from dq_errors import InputDataError
+from dq_profile import (
+    INTEGRAL,
+    NUMERIC_TYPES,
+    STRING,
+    FeatureProfile,
+    NumericSummary,
+    profile_column,
+    summarize_numbers,
+)
+from dq_read import Column, Table, numbers_as_strings, string_numbers
+
+DATA_TYPE_CHECK = "data_type_check"
+COMPLETENESS_CHECK = "completeness_check"
+BASELINE_DRIFT_CHECK = "baseline_drift_check"
+MISSING_COLUMN_CHECK = "missing_column_check"
+EXTRA_COLUMN_CHECK = "extra_column_check"
+CATEGORICAL_VALUES_CHECK = "categorical_values_check"
+CHECK_TYPES = (
+    DATA_TYPE_CHECK,
+    COMPLETENESS_CHECK,
+    BASELINE_DRIFT_CHECK,
+    MISSING_COLUMN_CHECK,
+    EXTRA_COLUMN_CHECK,
+    CATEGORICAL_VALUES_CHECK,
+)
+
+
+class CheckOutcome:
+    """Everything a check produces (the dicts are the JSON files)."""
+
+    def __init__(self) -> None:
+        self.violations: List[Dict[str, str]] = []
+        self.statistics: Dict[str, Any] = {}
+        self.drift_metrics: Dict[str, Any] = {}
+        self.summary: Dict[str, Any] = {}
+        self.features: List[Dict[str, Any]] = []  # per-feature details for the report
+
+    def add(self, feature: str, check_type: str, description: str) -> None:
+        self.violations.append(
+            {"feature_name": feature, "constraint_check_type": check_type, "description": description}
+        )
+
+
+def _pct(value: float, other: Optional[float] = None) -> str:
+    """A percentage precise enough to differ from ``other`` when the numbers differ."""
+    for digits in (1, 2, 3, 4, 6):
+        text = f"{value * 100:.{digits}f}%"
+        if other is None or other == value or text != f"{other * 100:.{digits}f}%":
+            return text
+    return f"{value * 100}%"
+
+
+def check_table(
+    table: Table,
+    statistics: Dict[str, Any],
+    constraints: Dict[str, Any],
+    statistics_path: str = "statistics.json",
+    constraints_path: str = "constraints.json",
+) -> CheckOutcome:
+    """Evaluate the current data against a baseline: violations, current statistics and drift metrics."""
+    features, config = parse_baseline(statistics, constraints, statistics_path, constraints_path)
+    outcome = CheckOutcome()
+    current = {column.name: column for column in table.columns}
+    baseline_names = [f.name for f in features]
+    if baseline_names and not set(baseline_names) & set(current):
+        raise InputDataError(
+            "no column of the data matches the baseline (baseline: "
+            + ", ".join(baseline_names[:6])
+            + "; data: "
+            + ", ".join(list(current)[:6])
+            + ")",
+            file=table.path,
+            fix="read the data as the baseline was read: pass --header or --no-header consistently",
+        )
+    profiles = {name: profile_column(column, table.n_rows) for name, column in current.items()}
+    evaluate = str(config.get("evaluate_constraints", "Enabled")) == "Enabled"
+    metrics = []
+    for feature in features:
+        profile = profiles.get(feature.name)
+        if profile is None:
+            if evaluate:
+                outcome.add(
+                    feature.name,
+                    MISSING_COLUMN_CHECK,
+                    "Column is in the baseline but missing from the current dataset. "
+                    f"Number of columns in current dataset: {len(current)}, "
+                    f"Number of columns in baseline constraints: {len(features)}",
+                )
+            total = feature.num_present + feature.num_missing
+            missing: Dict[str, Any] = {
+                "name": feature.name,
+                "status": "missing",
+                "baseline_type": feature.inferred_type,
+                "baseline_missing_rate": feature.num_missing / total if total else None,
+            }
+            if feature.cdf is not None:
+                missing["baseline_hist"] = feature.cdf.plot_histogram()
+            elif feature.categories:
+                missing["baseline_categories"] = sorted(
+                    feature.categories.items(), key=lambda kv: (-kv[1], kv[0])
+                )[:20]
+            outcome.features.append(missing)
+            continue
+        detail, metric = _check_feature(
+            feature,
+            profile,
+            table,
+            config,
+            constraints_path=constraints_path,
+            outcome=outcome if evaluate else None,
+        )
+        outcome.features.append(detail)
+        if metric is not None:
+            metrics.append(metric)
+    known = set(baseline_names)
+    for name in current:
+        if name not in known:
+            if evaluate:
+                outcome.add(
+                    name,
+                    EXTRA_COLUMN_CHECK,
+                    "Column is not in the baseline. "
+                    f"Number of columns in current dataset: {len(current)}, "
+                    f"Number of columns in baseline constraints: {len(features)}",
+                )
+            outcome.features.append(_extra_detail(profiles[name]))
+    outcome.statistics = {
+        "version": VERSION,
+        "dataset": {"item_count": table.n_rows},
+        "features": [profiles[name].statistics() for name in current],
+    }
+    emit = str(config.get("emit_metrics", "Enabled")) == "Enabled"
+    outcome.drift_metrics = {"version": VERSION, "metrics": metrics if emit else []}
+    by_type = {t: 0 for t in CHECK_TYPES}
+    for violation in outcome.violations:
+        by_type[violation["constraint_check_type"]] = by_type.get(violation["constraint_check_type"], 0) + 1
+    baseline_items = (statistics.get("dataset") or {}).get("item_count")
+    outcome.summary = {
+        "violation_count": len(outcome.violations),
+        "violations_by_type": by_type,
+        "item_count": table.n_rows,
+        "baseline_item_count": baseline_items if isinstance(baseline_items, (int, float)) else None,
+        "features_checked": sum(1 for f in features if f.name in current),
+        "drifted_features": sorted(
+            {
+                v["feature_name"]
+                for v in outcome.violations
+                if v["constraint_check_type"] == BASELINE_DRIFT_CHECK
+            }
+        ),
+    }
+    return outcome
+
+
+def _feature_config(
+    config: Dict[str, Any], feature: BaselineFeature, constraints_path: str
+) -> Dict[str, Any]:
+    if not feature.overrides:
+        return config
+    merged = merge_config(config, feature.overrides)
+    validate_config(merged, constraints_path, f"monitoringConfigOverrides of {feature.name}")
+    return merged
+
+
+def _extra_detail(profile: FeatureProfile) -> Dict[str, Any]:
+    detail: Dict[str, Any] = {
+        "name": profile.name,
+        "status": "extra",
+        "current_type": profile.inferred_type,
+        "current_missing_rate": 1.0 - profile.completeness,
+    }
+    if profile.numeric is not None and profile.numeric.num_present:
+        reps, counts = profile.numeric.representatives(), profile.numeric.counts
+        detail["current_hist"] = (reps, counts)
+    elif profile.categories:
+        detail["current_categories"] = list(
+            zip(profile.categories[:20], profile.category_counts[:20].tolist())
+        )
+    return detail
+
+
+def _check_feature(
+    feature: BaselineFeature,
+    profile: FeatureProfile,
+    table: Table,
+    config: Dict[str, Any],
+    *,
+    constraints_path: str,
+    outcome: Optional[CheckOutcome],
+) -> Tuple[Dict[str, Any], Optional[Dict[str, Any]]]:
+    """Checks of one feature present on both sides; appends violations to ``outcome`` when evaluating."""
+    check = _FeatureCheck(
+        feature, profile, table, _feature_config(config, feature, constraints_path), outcome
+    )
+    check.completeness()
+    metric: Optional[Dict[str, Any]] = None
+    if feature.inferred_type in NUMERIC_TYPES:
+        metric = check.numeric()
+    elif feature.inferred_type == STRING:
+        metric = check.categorical()
+    return check.detail, metric
+
+
+class _FeatureCheck:
+    """The checks of one feature: violations go to the outcome, facts for the report to ``detail``."""
+
+    def __init__(
+        self,
+        feature: BaselineFeature,
+        profile: FeatureProfile,
+        table: Table,
+        config: Dict[str, Any],
+        outcome: Optional[CheckOutcome],
+    ) -> None:
+        self.feature = feature
+        self.profile = profile
+        self.table = table
+        self.config = config
+        self.dist: Dict[str, Any] = config["distribution_constraints"]
+        self.outcome = outcome
+        self.violations: List[str] = []
+        total = feature.num_present + feature.num_missing
+        self.detail: Dict[str, Any] = {
+            "name": feature.name,
+            "status": "checked",
+            "baseline_type": feature.inferred_type,
+            "current_type": profile.inferred_type,
+            "baseline_missing_rate": feature.num_missing / total if total else None,
+            "current_missing_rate": 1.0 - profile.completeness,
+            "violations": self.violations,
+        }
+
+    def flag(self, check_type: str, description: str) -> None:
+        self.violations.append(check_type)
+        if self.outcome is not None:
+            self.outcome.add(self.feature.name, check_type, description)
+
+    def completeness(self) -> None:
+        expected, observed = self.feature.completeness, self.profile.completeness
+        if expected is not None and observed < expected - 1e-12:
+            self.flag(
+                COMPLETENESS_CHECK,
+                "Data completeness requirement is not met. "
+                f"Expected: {_pct(expected, observed)}. "
+                f"Observed: Only {_pct(observed, expected)} of data is complete "
+                f"({self.profile.num_missing} of {self.profile.n_rows} values missing).",
+            )
+
+    def numeric(self) -> Optional[Dict[str, Any]]:
+        feature, profile = self.feature, self.profile
+        numbers = profile.numbers
+        if numbers is None and profile.num_present:  # text column now: parse what parses
+            strings = table_column(self.table, feature.name).strings
+            numbers = string_numbers(strings, profile.non_numeric_values)
+        if numbers is None:
+            present = np.zeros(0)
+        elif numbers is profile.numbers and profile.num_missing == 0 and profile.non_finite == 0:
+            present = numbers  # nothing missing, nothing infinite: no copy
+        else:
+            present = numbers[~np.isnan(numbers)]
+        self._data_type(present)
+        if feature.is_non_negative and present.size:
+            negatives = int(np.count_nonzero(present < 0))
+            if negatives:
+                self.flag(
+                    DATA_TYPE_CHECK,
+                    "Value range requirement is not met: the baseline has no negative values "
+                    f"(is_non_negative), the current data has {negatives} (min {float(present.min()):g}).",
+                )
+        if profile.numeric is not None and profile.numbers is numbers and present.size:
+            summary: Optional[NumericSummary] = profile.numeric
+        else:
+            summary = summarize_numbers(present, feature.inferred_type == INTEGRAL) if present.size else None
+        if summary is not None:
+            self.detail["current_hist"] = (summary.representatives(), summary.counts)
+        cdf = feature.cdf
+        if cdf is not None:
+            self.detail["baseline_hist"] = cdf.plot_histogram()
+            self.detail["baseline_cdf"] = cdf.source
+        if feature.cdf_note:
+            self.detail["note"] = feature.cdf_note
+        if cdf is None or summary is None:
+            return None
+        raw = numeric_distance(cdf, present, summary.min, summary.max)
+        method = str(self.dist["comparison_method"])
+        return self._drift(
+            raw=raw,
+            value=robust_distance(raw, cdf.n, present.size) if method == "Robust" else raw,
+            threshold=float(self.dist["comparison_threshold"]),
+            method=method,
+            sizes=(cdf.n, present.size),
+            source=cdf.source,
+        )
+
+    def _data_type(self, present: np.ndarray) -> None:
+        feature, profile = self.feature, self.profile
+        total = profile.num_present
+        if not total:
+            return
+        if profile.numbers is not None:  # read as numbers; infinities do not count
+            if feature.inferred_type == INTEGRAL and profile.inferred_type != INTEGRAL:
+                matching = int(np.count_nonzero(present == np.floor(present)))
+            else:
+                matching = total - profile.non_finite
+        elif feature.inferred_type == INTEGRAL:
+            matching = int(np.count_nonzero(present == np.floor(present)))
+        else:
+            matching = profile.n_integral + profile.n_fractional
+        fraction = matching / total
+        threshold = float(self.config["datatype_check_threshold"])
+        if fraction >= threshold - 1e-12:
+            return
+        profile.locate_first_bad()
+        example = ""
+        if profile.first_bad_value is not None and profile.first_bad_index is not None:
+            row = self.table.row_number(profile.first_bad_index)
+            example = f" First non-matching value {profile.first_bad_value!r} at row {row}."
+        self.flag(
+            DATA_TYPE_CHECK,
+            "Data type match requirement is not met. "
+            f"Expected data type: {feature.inferred_type}, Expected match: {_pct(threshold, fraction)}. "
+            f"Observed: Only {_pct(fraction, threshold)} of data is {feature.inferred_type}.{example}",
+        )
+
+    def categorical(self) -> Optional[Dict[str, Any]]:
+        feature, profile = self.feature, self.profile
+        if profile.numbers is not None:  # the reader saw only numbers; compare them as text
+            labels, counts = numbers_as_strings(profile.numbers, profile.inferred_type == INTEGRAL)
+        else:
+            labels, counts = profile.categories, profile.category_counts
+        current = {label: float(count) for label, count in zip(labels, counts)}
+        present = float(sum(current.values()))
+        if feature.domains is not None and present > 0:
+            self._domain(labels, counts, present)
+        baseline = feature.categories
+        self.detail["current_categories"] = list(zip(labels[:20], [int(c) for c in counts[:20]]))
+        if baseline:
+            self.detail["baseline_categories"] = sorted(baseline.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
+        if not baseline or present <= 0:
+            return None
+        sizes = (float(sum(baseline.values())), present)
+        threshold = float(self.dist["categorical_comparison_threshold"])
+        if str(self.dist["categorical_drift_method"]) == "ChiSquared":
+            _statistic, p_value, _dof = chi_squared_test(baseline, current)
+            if math.isnan(p_value):
+                p_value = 1.0
+                self.detail["note"] = (
+                    "chi-squared test not applicable (fewer than two categories after merging)"
+                )
+            raw = 1.0 - p_value
+            return self._drift(
+                raw=raw,
+                value=raw,
+                threshold=1.0 - threshold,
+                method="ChiSquared",
+                sizes=sizes,
+                source="categorical",
+            )
+        raw = categorical_distance(baseline, current)
+        method = str(self.dist["comparison_method"])
+        return self._drift(
+            raw=raw,
+            value=robust_distance(raw, sizes[0], sizes[1]) if method == "Robust" else raw,
+            threshold=threshold,
+            method=method,
+            sizes=sizes,
+            source="categorical",
+        )
+
+    def _domain(self, labels: List[str], counts: np.ndarray, present: float) -> None:
+        domain = set(self.feature.domains or [])
+        unknown = [(label, int(count)) for label, count in zip(labels, counts) if label not in domain]
+        fraction = (present - sum(c for _, c in unknown)) / present
+        threshold = float(self.config["domain_content_threshold"])
+        if fraction < threshold - 1e-12:
+            examples = ", ".join(f"{label!r} ({count})" for label, count in unknown[:5])
+            self.flag(
+                CATEGORICAL_VALUES_CHECK,
+                "Data does not meet domain requirement. "
+                f"Expected match: {_pct(threshold, fraction)}. "
+                f"Observed: Only {_pct(fraction, threshold)} of data is within the baseline domain. "
+                f"Values not in the domain: {examples}.",
+            )
+
+    def _drift(
+        self,
+        *,
+        raw: float,
+        value: float,
+        threshold: float,
+        method: str,
+        sizes: Tuple[float, float],
+        source: str,
+    ) -> Dict[str, Any]:
+        """Record the drift metric; flag when comparison is enabled and value > threshold."""
+        violation = str(self.dist.get("perform_comparison", "Enabled")) == "Enabled" and value > threshold
+        self.detail.update({"distance": raw, "value": value, "threshold": threshold, "method": method})
+        n, m = int(sizes[0]), int(sizes[1])
+        if violation and method == "ChiSquared":
+            self.flag(
+                BASELINE_DRIFT_CHECK,
+                f"Baseline drift distance: {value:.4g} exceeds threshold: {threshold:.4g} "
+                f"(ChiSquared: p-value {1.0 - value:.3g} below {1.0 - threshold:.3g}; "
+                f"baseline n={n}, current n={m}).",
+            )
+        elif violation:
+            self.flag(
+                BASELINE_DRIFT_CHECK,
+                f"Baseline drift distance: {value:.4g} exceeds threshold: {threshold:.4g} "
+                f"({method}; L-infinity distance {raw:.4g}, baseline n={n}, current n={m}).",
+            )
+        return {
+            "name": f"feature_baseline_drift_{self.feature.name}",
+            "feature_name": self.feature.name,
+            "value": value,
+            "threshold": threshold,
+            "method": method,
+            "raw_distance": raw,
+            "violation": bool(violation),
+            "baseline_cdf": source,
+        }
+
+
+def table_column(table: Table, name: str) -> Column:
+    for column in table.columns:
+        if column.name == name:
+            return column
+    raise KeyError(name)
