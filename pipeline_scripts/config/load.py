@@ -125,7 +125,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{rel(path)}: top level is not a mapping", hint="see the keys in pipeline_scripts/config/schema.py")
+        raise ConfigError(
+            f"{rel(path)}: top level is not a mapping",
+            hint="see the keys in pipeline_scripts/config/schema.py",
+        )
     return data
 
 

@@ -120,7 +120,7 @@ def _default(variable: Variable) -> str:
 def render(variables: Sequence[Variable], outputs: Sequence[Output]) -> str:
     """The markdown between the markers: an Inputs table and an Outputs table."""
     lines = [
-        "<!-- Generated from variables.tf and outputs.tf by `make tf-docs` (pipeline_scripts/tooling/tf_docs.py) -->",
+        "<!-- Generated from variables.tf and outputs.tf by `make tf-docs` (pipeline_scripts/tooling) -->",
         "",
         "#### Inputs",
         "",

@@ -1,4 +1,4 @@
-"""The SDK seams pipeline_scripts/build/session.py relies on: fail loudly if a pinned SDK upgrade moves them."""
+"""The SDK seams build/session.py relies on: fail loudly if a pinned SDK upgrade moves them."""
 
 from __future__ import annotations
 
