@@ -31,6 +31,9 @@ from botocore.exceptions import ClientError
 from werkzeug.wrappers import Response
 
 from local_aws.bus import EventBus
+from local_aws.common.endpoint import EndpointClients
+from local_aws.common.logs import EventLog, JsonlLog
+from local_aws.common.times import json_ready
 from local_aws.lambdas import LambdaRunner
 from local_aws.layer.base import (
     ApiError,
@@ -47,7 +50,6 @@ from local_aws.layer.lambda_api import LAMBDA_PATH, LambdaApi
 from local_aws.layer.s3 import S3Api
 from local_aws.layer.sagemaker import SageMakerApi, items_of, merge_package_update
 from local_aws.layer.sns import SnsApi
-from local_aws.state import EndpointClients, EventLog, JsonlLog, json_ready
 
 __all__ = ["ApiError", "Call", "Control", "Executor", "Forwarded", "LocalLayer", "merge_package_update"]
 

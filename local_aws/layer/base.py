@@ -16,8 +16,10 @@ from urllib.parse import parse_qs
 from werkzeug.wrappers import Request, Response
 
 from local_aws.bus import EventBus
+from local_aws.common.endpoint import EndpointClients
+from local_aws.common.logs import EventLog, JsonlLog
+from local_aws.common.times import json_ready
 from local_aws.lambdas import LambdaRunner
-from local_aws.state import EndpointClients, EventLog, JsonlLog, json_ready
 
 log = logging.getLogger("local_aws.layer")
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+from local_aws.common.envelopes import make_event
+from local_aws.common.times import iso_time
 from local_aws.layer.base import JSON_11, ApiError, Call, LayerBase, json_response
-from local_aws.state import iso_time, make_event
 
 MAX_PUT_EVENTS = 10
 

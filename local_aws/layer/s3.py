@@ -10,8 +10,8 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+from local_aws.common.envelopes import make_event
 from local_aws.layer.base import Call, Forwarded, LayerBase
-from local_aws.state import make_event
 
 log = logging.getLogger("local_aws.layer")
 

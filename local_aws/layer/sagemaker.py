@@ -11,8 +11,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 from werkzeug.wrappers import Response
 
+from local_aws.common.envelopes import make_event
+from local_aws.common.times import json_ready
 from local_aws.layer.base import JSON_11, ApiError, Call, Executor, LayerBase, json_response
-from local_aws.state import json_ready, make_event
 
 log = logging.getLogger("local_aws.layer")
 

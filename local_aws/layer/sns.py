@@ -8,8 +8,8 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+from local_aws.common.times import iso_time
 from local_aws.layer.base import Call, LayerBase
-from local_aws.state import iso_time
 
 
 class SnsApi(LayerBase):

@@ -15,8 +15,8 @@ from typing import Any
 import boto3
 import pytest
 
+from local_aws.common.envelopes import make_event
 from local_aws.server import LocalAWS
-from local_aws.state import make_event
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 ROLE = "arn:aws:iam::123456789012:role/lambda"
