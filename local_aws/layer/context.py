@@ -28,7 +28,10 @@ class Handler(Protocol):
 
 
 class Executor(Protocol):
-    """The pipeline executor's interface (``local_aws.executor.PipelineExecutor``)."""
+    """The pipeline executor's interface (``local_aws.executor.PipelineExecutor``).
+
+    ``start`` is where StartPipelineExecution's idempotency lives: the same ``client_request_token`` for
+    the same pipeline returns the execution it started first (``local_aws.executor.idempotency``)."""
 
     def start(
         self,

@@ -1,6 +1,9 @@
 """SageMaker on the layer (``X-Amz-Target: SageMaker.<Action>``): pipeline executions served by the local
 executor, ``DescribePipeline`` with its definition as a string, and model-registry writes that keep AWS's
 semantics and emit state changes.
+
+Idempotency of StartPipelineExecution is the executor's (``local_aws.executor.idempotency``): the handler
+passes the ``ClientRequestToken`` on and keeps no map of its own.
 """
 
 from __future__ import annotations
@@ -37,7 +40,6 @@ class SageMakerHandler:
         self._package_lock = threading.Lock()  # read-merge-write of UpdateModelPackage
         self._started: list[str] = []
         self._definitions: dict[str, Started] = {}
-        self._tokens: dict[tuple[str, str], str] = {}
         self._actions: dict[str, Callable[[Call], Response]] = {
             "StartPipelineExecution": self._start_execution,
             "DescribePipelineExecution": self._describe_execution,
@@ -58,7 +60,6 @@ class SageMakerHandler:
     def reset(self) -> None:
         with self._lock:
             self._started.clear()
-            self._tokens.clear()
             self._definitions.clear()
 
     # --- what /_local/executions shows ---------------------------------------------------------------------
@@ -111,12 +112,7 @@ class SageMakerHandler:
             )
         pipeline = self._pipeline(body["PipelineName"])
         pipeline_arn = pipeline["PipelineArn"]
-        token = body.get("ClientRequestToken") or ""
-        with self._lock:
-            if token and (pipeline_arn, token) in self._tokens:
-                return json_response(
-                    {"PipelineExecutionArn": self._tokens[(pipeline_arn, token)]}, content_type=JSON_11
-                )
+        token = body.get("ClientRequestToken") or None
         definition = pipeline.get("PipelineDefinition") or "{}"
         definition_text = definition if isinstance(definition, str) else json.dumps(definition)
         parameters = list(body.get("PipelineParameters") or [])
@@ -128,16 +124,16 @@ class SageMakerHandler:
                 parameters,
                 display_name=body.get("PipelineExecutionDisplayName"),
                 description=body.get("PipelineExecutionDescription"),
-                client_request_token=token or None,
+                client_request_token=token,  # the executor answers a token it has seen
             )
         except ApiError:
             raise
         except Exception as exc:
             raise _executor_error(exc) from exc
         with self._lock:
+            if arn in self._definitions:  # the token's execution, started before
+                return json_response({"PipelineExecutionArn": arn}, content_type=JSON_11)
             self._started.append(arn)
-            if token:
-                self._tokens[(pipeline_arn, token)] = arn
             self._definitions[arn] = (definition_text, time.time(), parameters)
         log.info("started %s", arn)
         return json_response({"PipelineExecutionArn": arn}, content_type=JSON_11)
