@@ -27,8 +27,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from local_aws import cron
+from local_aws.common.endpoint import EndpointClients
+from local_aws.common.envelopes import make_event
+from local_aws.common.logs import EventLog
+from local_aws.common.times import iso_time
 from local_aws.lambdas import AsyncOutcome, LambdaRunner
-from local_aws.state import EndpointClients, EventLog, iso_time, make_event
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from local_aws.state import ACCOUNT_ID, DUMMY_CREDENTIALS, EndpointClients, iso_time
+from local_aws.common.endpoint import ACCOUNT_ID, DUMMY_CREDENTIALS, EndpointClients
+from local_aws.common.times import iso_time
 
 log = logging.getLogger(__name__)
 

@@ -32,16 +32,10 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.test import Client
 
 from local_aws.bus import EventBus, Scheduler
+from local_aws.common.endpoint import ACCOUNT_ID, DEFAULT_REGION, DUMMY_CREDENTIALS, EndpointClients
+from local_aws.common.logs import EventLog, JsonlLog
 from local_aws.lambdas import DEFAULT_RETRY_DELAYS, LambdaRunner
 from local_aws.layer import Executor, LocalLayer
-from local_aws.state import (
-    ACCOUNT_ID,
-    DEFAULT_REGION,
-    DUMMY_CREDENTIALS,
-    EndpointClients,
-    EventLog,
-    JsonlLog,
-)
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,8 @@ ListPipelineParametersForExecution and StopPipelineExecution from :meth:`describ
 runs in its own coordinator thread; steps of all executions share one pool of ``max_workers`` threads.
 Status changes are emitted as SageMaker's EventBridge events through ``emit`` and recorded under
 ``<workdir>/executions/<execution id>/`` (``execution.json``, ``definition.json``, per-step logs).
+A ``ClientRequestToken`` seen before for the same pipeline returns the execution it started
+(``idempotency.RequestTokens``, filled again from the records of earlier runs).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from local_aws.executor.clients import Clients
 from local_aws.executor.definition import parse_definition, resolve_parameters
 from local_aws.executor.expressions import to_text
 from local_aws.executor.handlers.base import now
+from local_aws.executor.idempotency import RequestTokens
 from local_aws.executor.records import RECORD_FILE, ExecutionRecord, read_record, write_record
 from local_aws.executor.run import ExecutionRun, RunEnvironment
 
@@ -70,7 +73,7 @@ class PipelineExecutor:
         self._records: dict[str, ExecutionRecord] = {}
         self._runs: dict[str, ExecutionRun] = {}
         self._threads: dict[str, threading.Thread] = {}
-        self._tokens: dict[tuple[str, str], str] = {}
+        self._tokens = RequestTokens()
         self._load()
 
     # ----------------------------------------------------------------------------------------------------
@@ -91,9 +94,9 @@ class PipelineExecutor:
     ) -> str:
         """Start an execution; returns its ARN. Raises ValueError for a bad definition or parameters.
         The same ``client_request_token`` for the same pipeline returns the first execution's ARN."""
-        with self._lock:
-            if client_request_token and (pipeline_arn, client_request_token) in self._tokens:
-                return self._tokens[(pipeline_arn, client_request_token)]
+        existing = self._tokens.find(pipeline_arn, client_request_token)
+        if existing:
+            return existing
         parsed = parse_definition(definition)
         values = resolve_parameters(parsed, parameters)
         execution = ids.execution_id()
@@ -119,11 +122,9 @@ class PipelineExecutor:
         (run.directory / "definition.json").write_text(json.dumps(parsed.raw, indent=2) + "\n")
         thread = threading.Thread(target=run.run, name=f"pipeline-execution-{execution}", daemon=True)
         with self._lock:
-            if client_request_token:
-                existing = self._tokens.get((pipeline_arn, client_request_token))
-                if existing:
-                    return existing
-                self._tokens[(pipeline_arn, client_request_token)] = execution_arn
+            claimed = self._tokens.claim(pipeline_arn, client_request_token, execution_arn)
+            if claimed != execution_arn:  # the same token, started meanwhile by another request
+                return claimed
             self._records[execution_arn] = record
             self._runs[execution_arn] = run
             self._threads[execution_arn] = thread
@@ -259,5 +260,4 @@ class PipelineExecutor:
                         step.end_time = record.end_time
                 write_record(record, path.parent)
             self._records[record.execution_arn] = record
-            if record.client_request_token:
-                self._tokens[(record.pipeline_arn, record.client_request_token)] = record.execution_arn
+            self._tokens.claim(record.pipeline_arn, record.client_request_token, record.execution_arn)

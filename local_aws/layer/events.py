@@ -1,4 +1,5 @@
-"""EventBridge ``PutEvents`` on the layer: events go to the local bus (moto stores rules, never delivers)."""
+"""EventBridge on the layer (``X-Amz-Target: AWSEvents.PutEvents``): events go to the local bus (moto
+stores rules and targets, and never delivers)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,25 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from local_aws.layer.base import JSON_11, ApiError, Call, LayerBase, json_response
-from local_aws.state import iso_time, make_event
+from local_aws.common.envelopes import make_event
+from local_aws.common.times import iso_time
+from local_aws.layer.context import LayerContext
+from local_aws.layer.http import JSON_11, ApiError, Call, json_api, json_response
 
 MAX_PUT_EVENTS = 10
 
 
-class EventsApi(LayerBase):
-    """``PutEvents`` onto the local bus, with AWS's per-entry validation."""
+class EventsHandler:
+    """``PutEvents`` onto the local bus, with AWS's per-entry validation. No state of its own."""
+
+    def __init__(self, context: LayerContext) -> None:
+        self._context = context
+
+    def handle(self, call: Call) -> Response:
+        return json_api(call, self._put_events)
+
+    def reset(self) -> None:
+        """Nothing to forget: the bus is reset by the server."""
 
     def _put_events(self, call: Call) -> Response:
         entries = call.json().get("Entries") or []
@@ -39,13 +51,13 @@ class EventsApi(LayerBase):
                 entry["Source"],
                 entry["DetailType"],
                 json.loads(entry["Detail"]),
-                account_id=self.account_id,
-                region=self.region,
+                account_id=self._context.account_id,
+                region=self._context.region,
                 resources=entry.get("Resources") or [],
                 time=iso_time(_datetime(when)) if when is not None else None,
             )
             bus_name = str(entry.get("EventBusName") or "default").rsplit("/", 1)[-1]
-            results.append({"EventId": self.bus.put(event, bus_name)})
+            results.append({"EventId": self._context.bus.put(event, bus_name)})
         return json_response({"FailedEntryCount": failed, "Entries": results}, content_type=JSON_11)
 
 

@@ -1,4 +1,5 @@
-"""Lambda on the layer: code captured on create/update, ``Invoke`` runs the handler locally (no Docker)."""
+"""Lambda on the layer (REST paths ``/2015-03-31/functions/...``): code captured on create/update,
+``Invoke`` runs the handler locally (no Docker), and the DeadLetterConfig moto drops is put back."""
 
 from __future__ import annotations
 
@@ -11,18 +12,23 @@ from typing import Any
 from botocore.exceptions import ClientError
 from werkzeug.wrappers import Response
 
-from local_aws.lambdas import LambdaError, function_name_of
-from local_aws.layer.base import ApiError, Call, Forwarded, LayerBase, json_response, rest_json_error
+from local_aws.lambdas import LambdaError, LambdaRunner, function_name_of
+from local_aws.layer.context import LayerContext
+from local_aws.layer.http import ApiError, Call, Forwarded, json_response, rest_json_error
 
 log = logging.getLogger("local_aws.layer")
 
 LAMBDA_PATH = re.compile(r"^/\d{4}-\d{2}-\d{2}/functions(?:/(?P<name>[^/]+)(?P<rest>/[^/]+)?)?/?$")
 
 
-class LambdaApi(LayerBase):
-    """Functions' code, configuration and invocation."""
+class LambdaHandler:
+    """Functions' code, configuration and invocation; the captured code is the ``LambdaRunner``'s."""
 
-    def _lambda(self, call: Call) -> Response | None:
+    def __init__(self, context: LayerContext, lambdas: LambdaRunner) -> None:
+        self._context = context
+        self._lambdas = lambdas
+
+    def handle(self, call: Call) -> Response | None:
         found = LAMBDA_PATH.match(call.path)
         assert found is not None
         name, rest, method = found.group("name"), found.group("rest") or "", call.method
@@ -34,38 +40,41 @@ class LambdaApi(LayerBase):
             if name and rest == "/invocations" and method == "POST":
                 return self._invoke(call, name)
             if name and rest == "/invoke-async" and method == "POST":
-                self.lambdas.invoke_async(name, call.body())
+                self._lambdas.invoke_async(name, call.body())
                 return json_response({"Status": 202}, 202)
         except LambdaError as exc:
             return rest_json_error(ApiError(exc.code, str(exc), exc.status))
         except ApiError as exc:
             return rest_json_error(exc)
         if name and not rest and method == "DELETE":
-            forwarded = self._forward(call)
+            forwarded = self._context.moto.forward(call)
             if forwarded.ok and not call.query.get("Qualifier"):
-                self.lambdas.forget(name)
-            return self._respond(forwarded)
+                self._lambdas.forget(name)
+            return forwarded.response()
         if name and rest == "/configuration" and method == "PUT":
             return self._update_function_configuration(call, name)
         if name and rest in ("", "/configuration") and method == "GET":
-            return self._with_dead_letter(self._forward(call), name, nested=not rest)
+            return self._with_dead_letter(self._context.moto.forward(call), name, nested=not rest)
         return None
+
+    def reset(self) -> None:
+        """Nothing to forget: the server resets the Lambda runner."""
 
     def _with_dead_letter(self, forwarded: Forwarded, name: str, nested: bool = False) -> Response:
         """Put back the DeadLetterConfig moto dropped (Terraform reads it back after apply)."""
-        target = self.lambdas.dead_letter(name)
+        target = self._lambdas.dead_letter(name)
         if not (forwarded.ok and target):
-            return self._respond(forwarded)
+            return forwarded.response()
         document = json.loads(forwarded.body)
         configuration = document.get("Configuration", {}) if nested else document
         configuration["DeadLetterConfig"] = {"TargetArn": target}
-        return self._respond(forwarded, json.dumps(document).encode("utf-8"))
+        return forwarded.response(json.dumps(document).encode("utf-8"))
 
     def _update_function_configuration(self, call: Call, name: str) -> Response:
         body = call.json()
-        forwarded = self._forward(call)
+        forwarded = self._context.moto.forward(call)
         if forwarded.ok and "DeadLetterConfig" in body:
-            self.lambdas.remember_dead_letter(name, (body["DeadLetterConfig"] or {}).get("TargetArn", ""))
+            self._lambdas.remember_dead_letter(name, (body["DeadLetterConfig"] or {}).get("TargetArn", ""))
         return self._with_dead_letter(forwarded, name)
 
     def _package(self, code: dict[str, Any]) -> bytes | None:
@@ -76,7 +85,7 @@ class LambdaApi(LayerBase):
             if code.get("S3ObjectVersion"):
                 kwargs["VersionId"] = code["S3ObjectVersion"]
             try:
-                return bytes(self.clients.client("s3").get_object(**kwargs)["Body"].read())
+                return bytes(self._context.clients.client("s3").get_object(**kwargs)["Body"].read())
             except ClientError as exc:
                 raise ApiError(
                     "InvalidParameterValueException", f"Error occurred while GetObject. {exc}"
@@ -86,37 +95,37 @@ class LambdaApi(LayerBase):
     def _create_function(self, call: Call) -> Response:
         body = call.json()
         package = self._package(body.get("Code") or {})
-        forwarded = self._forward(call)
+        forwarded = self._context.moto.forward(call)
         if not forwarded.ok:
-            return self._respond(forwarded)
+            return forwarded.response()
         name = function_name_of(body["FunctionName"])
         if package is not None:
-            self.lambdas.capture(name, package)
+            self._lambdas.capture(name, package)
         else:
             log.warning("function %s has no zip package: it cannot be invoked locally", name)
-        self.lambdas.remember_dead_letter(name, (body.get("DeadLetterConfig") or {}).get("TargetArn", ""))
+        self._lambdas.remember_dead_letter(name, (body.get("DeadLetterConfig") or {}).get("TargetArn", ""))
         return self._with_dead_letter(forwarded, name)
 
     def _update_function_code(self, call: Call, name: str) -> Response:
         body = call.json()
         package = self._package(body)
-        forwarded = self._forward(call)
+        forwarded = self._context.moto.forward(call)
         if forwarded.ok and package is not None and not body.get("DryRun"):
-            self.lambdas.capture(name, package)
-        return self._respond(forwarded)
+            self._lambdas.capture(name, package)
+        return forwarded.response()
 
     def _invoke(self, call: Call, name: str) -> Response:
         kind = call.header("X-Amz-Invocation-Type", "RequestResponse")
         payload = call.body()
         if kind == "DryRun":
-            self.lambdas.config(name)
+            self._lambdas.config(name)
             return Response(b"", status=204)
         if kind == "Event":
-            self.lambdas.invoke_async(name, payload)
+            self._lambdas.invoke_async(name, payload)
             return Response(b"", status=202)
         if kind != "RequestResponse":
             raise ApiError("InvalidParameterValueException", f"Invalid invocation type {kind}")
-        result = self.lambdas.invoke(name, payload)
+        result = self._lambdas.invoke(name, payload)
         response = Response(result.payload, status=200, content_type="application/json")
         response.headers["X-Amz-Executed-Version"] = "$LATEST"
         if not result.ok:

@@ -1,17 +1,25 @@
-"""S3 on the layer: the bucket's EventBridge flag and policy kept here, "Object Created" emitted on writes."""
+"""S3 on the layer (REST paths, path- or virtual-hosted-style): the bucket's EventBridge flag and policy
+kept here, "Object Created" emitted on writes.
+
+moto never sees the EventBridge flag, so its own emission (which ignores rule state and aborts on Lambda
+targets) cannot run; moto gets bucket policies without conditions (it does not evaluate them)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
+import threading
+import time
 import uuid
 from typing import Any
 
 from werkzeug.wrappers import Response
 
-from local_aws.layer.base import Call, Forwarded, LayerBase
-from local_aws.state import make_event
+from local_aws.common.envelopes import make_event
+from local_aws.layer.context import LayerContext
+from local_aws.layer.http import Call, Forwarded
 
 log = logging.getLogger("local_aws.layer")
 
@@ -21,10 +29,18 @@ _EVENTBRIDGE_XML = re.compile(
 _S3_SUBRESOURCES_KEEPING_OBJECT_WRITE = {"x-id"}
 
 
-class S3Api(LayerBase):
-    """Bucket notifications and policies; object-created events."""
+class S3Handler:
+    """Bucket notifications and policies; object-created events. Owns which buckets send to EventBridge
+    and the policies as written."""
 
-    def _s3(self, call: Call) -> Response | None:
+    def __init__(self, context: LayerContext) -> None:
+        self._context = context
+        self._lock = threading.Lock()
+        self._eventbridge_buckets: set[str] = set()
+        self._bucket_policies: dict[str, bytes] = {}
+        self._sequence = itertools.count(time.time_ns())
+
+    def handle(self, call: Call) -> Response | None:
         bucket, key = _s3_location(call.environ)
         if not bucket:
             return None
@@ -35,11 +51,11 @@ class S3Api(LayerBase):
         if "policy" in query and not key and method in ("PUT", "GET", "DELETE"):
             return self._bucket_policy(call, bucket)
         if method == "DELETE" and not key and not query:
-            forwarded = self._forward(call)
+            forwarded = self._context.moto.forward(call)
             if forwarded.ok:
                 with self._lock:
                     self._eventbridge_buckets.discard(bucket)
-            return self._respond(forwarded)
+            return forwarded.response()
         if not key:
             return None
         copy = bool(call.header("X-Amz-Copy-Source"))
@@ -53,10 +69,15 @@ class S3Api(LayerBase):
             watched = bucket in self._eventbridge_buckets
         if not watched:
             return None
-        forwarded = self._forward(call)
+        forwarded = self._context.moto.forward(call)
         if forwarded.ok and b"<Error>" not in forwarded.body[:512]:
-            self.emit(lambda: self._object_created(call, forwarded, bucket, key, reason))
-        return self._respond(forwarded)
+            self._context.emit(lambda: self._object_created(call, forwarded, bucket, key, reason))
+        return forwarded.response()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._eventbridge_buckets.clear()
+            self._bucket_policies.clear()
 
     def _bucket_policy(self, call: Call, bucket: str) -> Response:
         """moto ignores policy conditions, so a conditional Deny (e.g. TLS-only: deny when
@@ -67,12 +88,12 @@ class S3Api(LayerBase):
             try:
                 policy = json.loads(original)
             except ValueError:
-                return self._respond(self._forward(call))
+                return self._context.moto.forward(call).response()
             statements = policy.get("Statement", [])
             statements = statements if isinstance(statements, list) else [statements]
             kept = [st for st in statements if not (isinstance(st, dict) and st.get("Condition"))]
             if len(kept) == len(statements):
-                forwarded = self._forward(call)
+                forwarded = self._context.moto.forward(call)
             else:
                 for st in statements:
                     if st not in kept:
@@ -91,38 +112,40 @@ class S3Api(LayerBase):
                         "Resource": f"arn:aws:s3:::{bucket}/local-noop",
                     }
                 ]
-                forwarded = self._forward(call, json.dumps({**policy, "Statement": stand_in}).encode("utf-8"))
+                forwarded = self._context.moto.forward(
+                    call, json.dumps({**policy, "Statement": stand_in}).encode("utf-8")
+                )
             if forwarded.ok:
                 with self._lock:
                     self._bucket_policies[bucket] = original
-            return self._respond(forwarded)
-        forwarded = self._forward(call)
+            return forwarded.response()
+        forwarded = self._context.moto.forward(call)
         with self._lock:
             stored = self._bucket_policies.get(bucket)
             if call.method == "DELETE" and forwarded.ok:
                 self._bucket_policies.pop(bucket, None)
         if call.method == "GET" and forwarded.ok and stored is not None:
-            return self._respond(forwarded, stored)
-        return self._respond(forwarded)
+            return forwarded.response(stored)
+        return forwarded.response()
 
     def _bucket_notification(self, call: Call, bucket: str) -> Response:
         if call.method == "PUT":
             original = call.body().decode("utf-8")
             stripped = _EVENTBRIDGE_XML.sub("", original)
-            forwarded = self._forward(call, stripped.encode("utf-8"))
+            forwarded = self._context.moto.forward(call, stripped.encode("utf-8"))
             if forwarded.ok:
                 with self._lock:
                     if stripped != original:
                         self._eventbridge_buckets.add(bucket)
                     else:
                         self._eventbridge_buckets.discard(bucket)
-            return self._respond(forwarded)
-        forwarded = self._forward(call)
+            return forwarded.response()
+        forwarded = self._context.moto.forward(call)
         with self._lock:
             watched = bucket in self._eventbridge_buckets
         if not (forwarded.ok and watched):
-            return self._respond(forwarded)
-        return self._respond(forwarded, _with_eventbridge(forwarded.body.decode("utf-8")).encode("utf-8"))
+            return forwarded.response()
+        return forwarded.response(_with_eventbridge(forwarded.body.decode("utf-8")).encode("utf-8"))
 
     def _object_created(
         self, call: Call, forwarded: Forwarded, bucket: str, key: str, reason: str
@@ -131,7 +154,7 @@ class S3Api(LayerBase):
         head_kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if headers.get("x-amz-version-id") not in (None, "", "null"):
             head_kwargs["VersionId"] = headers["x-amz-version-id"]
-        head = self.clients.client("s3").head_object(**head_kwargs)
+        head = self._context.clients.client("s3").head_object(**head_kwargs)
         obj: dict[str, Any] = {
             "key": key,
             "size": int(head.get("ContentLength", 0)),
@@ -145,7 +168,7 @@ class S3Api(LayerBase):
             "bucket": {"name": bucket},
             "object": obj,
             "request-id": headers.get("x-amz-request-id") or uuid.uuid4().hex[:16].upper(),
-            "requester": self.account_id,
+            "requester": self._context.account_id,
             "source-ip-address": str(call.environ.get("REMOTE_ADDR", "127.0.0.1")),
             "reason": reason,
         }
@@ -153,8 +176,8 @@ class S3Api(LayerBase):
             "aws.s3",
             "Object Created",
             detail,
-            account_id=self.account_id,
-            region=self.region,
+            account_id=self._context.account_id,
+            region=self._context.region,
             resources=[f"arn:aws:s3:::{bucket}"],
         )
 

@@ -1,29 +1,97 @@
-"""SageMaker on the layer: pipeline executions served by the local executor, ``DescribePipeline`` with its
-definition as a string, and model-registry writes that keep AWS's semantics and emit state changes."""
+"""SageMaker on the layer (``X-Amz-Target: SageMaker.<Action>``): pipeline executions served by the local
+executor, ``DescribePipeline`` with its definition as a string, and model-registry writes that keep AWS's
+semantics and emit state changes.
+
+Idempotency of StartPipelineExecution is the executor's (``local_aws.executor.idempotency``): the handler
+passes the ``ClientRequestToken`` on and keeps no map of its own.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
 from werkzeug.wrappers import Response
 
-from local_aws.layer.base import JSON_11, ApiError, Call, Executor, LayerBase, json_response
-from local_aws.state import json_ready, make_event
+from local_aws.common.envelopes import make_event
+from local_aws.common.times import json_ready
+from local_aws.layer.context import Executor, LayerContext
+from local_aws.layer.http import JSON_11, ApiError, Call, json_api, json_response
 
 log = logging.getLogger("local_aws.layer")
 
 PACKAGE_EVENT = "SageMaker Model Package State Change"
+# What the handler knows of an execution it started: definition text, creation time, parameters as sent.
+Started = tuple[str, float, list[dict[str, str]]]
 
 
-class SageMakerApi(LayerBase):
-    """Pipeline executions and the model registry."""
+class SageMakerHandler:
+    """Pipeline executions and the model registry; owns the executions it started (for ``/_local``)."""
+
+    def __init__(self, context: LayerContext, executor: Callable[[], Executor | None]) -> None:
+        self._context = context
+        self._executor = executor
+        self._lock = threading.Lock()
+        self._package_lock = threading.Lock()  # read-merge-write of UpdateModelPackage
+        self._started: list[str] = []
+        self._definitions: dict[str, Started] = {}
+        self._actions: dict[str, Callable[[Call], Response]] = {
+            "StartPipelineExecution": self._start_execution,
+            "DescribePipelineExecution": self._describe_execution,
+            "ListPipelineExecutions": self._list_executions,
+            "ListPipelineExecutionSteps": self._list_steps,
+            "StopPipelineExecution": self._stop_execution,
+            "DescribePipelineDefinitionForExecution": self._execution_definition,
+            "ListPipelineParametersForExecution": self._execution_parameters,
+            "DescribePipeline": self._describe_pipeline,
+            "CreateModelPackage": self._create_model_package,
+            "UpdateModelPackage": self._update_model_package,
+        }
+
+    def handle(self, call: Call) -> Response | None:
+        action = self._actions.get(call.target.split(".", 1)[-1])
+        return json_api(call, action) if action else None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._started.clear()
+            self._definitions.clear()
+
+    # --- what /_local/executions shows ---------------------------------------------------------------------
+
+    def executions(self) -> list[dict[str, Any]]:
+        """Every execution started through the layer, described with its steps, oldest first."""
+        executor = self._executor()
+        if executor is None:
+            return []
+        with self._lock:
+            arns = list(self._started)
+        out = []
+        for arn in arns:
+            try:
+                described = dict(executor.describe(arn))
+                described["Steps"] = items_of(executor.list_steps(arn), "PipelineExecutionSteps")
+            except Exception as exc:  # a reset executor no longer knows old executions
+                described = {"PipelineExecutionArn": arn, "error": str(exc)}
+            out.append(json_ready(described))
+        return out
+
+    def running_executions(self) -> list[str]:
+        return [
+            e["PipelineExecutionArn"]
+            for e in self.executions()
+            if e.get("PipelineExecutionStatus") in ("Executing", "Stopping")
+        ]
+
+    # --- pipeline executions -------------------------------------------------------------------------------
 
     def _require_executor(self) -> Executor:
-        executor = self.executor()
+        executor = self._executor()
         if executor is None:
             raise ApiError("InternalFailure", "the local pipeline executor is not available", 500)
         return executor
@@ -31,9 +99,9 @@ class SageMakerApi(LayerBase):
     def _pipeline(self, name_or_arn: str) -> dict[str, Any]:
         name = name_or_arn.split(":pipeline/", 1)[-1]
         try:
-            return dict(self.clients.client("sagemaker").describe_pipeline(PipelineName=name))
+            return dict(self._context.clients.client("sagemaker").describe_pipeline(PipelineName=name))
         except ClientError as exc:
-            arn = f"arn:aws:sagemaker:{self.region}:{self.account_id}:pipeline/{name}"
+            arn = f"arn:aws:sagemaker:{self._context.region}:{self._context.account_id}:pipeline/{name}"
             raise ApiError("ResourceNotFound", f"Pipeline '{arn}' does not exist.") from exc
 
     def _start_execution(self, call: Call) -> Response:
@@ -44,12 +112,7 @@ class SageMakerApi(LayerBase):
             )
         pipeline = self._pipeline(body["PipelineName"])
         pipeline_arn = pipeline["PipelineArn"]
-        token = body.get("ClientRequestToken") or ""
-        with self._lock:
-            if token and (pipeline_arn, token) in self._tokens:
-                return json_response(
-                    {"PipelineExecutionArn": self._tokens[(pipeline_arn, token)]}, content_type=JSON_11
-                )
+        token = body.get("ClientRequestToken") or None
         definition = pipeline.get("PipelineDefinition") or "{}"
         definition_text = definition if isinstance(definition, str) else json.dumps(definition)
         parameters = list(body.get("PipelineParameters") or [])
@@ -61,16 +124,16 @@ class SageMakerApi(LayerBase):
                 parameters,
                 display_name=body.get("PipelineExecutionDisplayName"),
                 description=body.get("PipelineExecutionDescription"),
-                client_request_token=token or None,
+                client_request_token=token,  # the executor answers a token it has seen
             )
         except ApiError:
             raise
         except Exception as exc:
             raise _executor_error(exc) from exc
         with self._lock:
+            if arn in self._definitions:  # the token's execution, started before
+                return json_response({"PipelineExecutionArn": arn}, content_type=JSON_11)
             self._started.append(arn)
-            if token:
-                self._tokens[(pipeline_arn, token)] = arn
             self._definitions[arn] = (definition_text, time.time(), parameters)
         log.info("started %s", arn)
         return json_response({"PipelineExecutionArn": arn}, content_type=JSON_11)
@@ -135,7 +198,7 @@ class SageMakerApi(LayerBase):
         page, token = _paginate(summaries, body)
         return json_response({"PipelineExecutionSummaries": page, **token}, content_type=JSON_11)
 
-    def _known_execution(self, arn: str) -> tuple[str, float, list[dict[str, str]]]:
+    def _known_execution(self, arn: str) -> Started:
         with self._lock:
             known = self._definitions.get(arn)
         if known is None:
@@ -151,48 +214,48 @@ class SageMakerApi(LayerBase):
     def _execution_parameters(self, call: Call) -> Response:
         arn = call.json().get("PipelineExecutionArn", "")
         _, _, parameters = self._known_execution(arn)
-        executor = self.executor()
+        executor = self._executor()
         if executor is not None and hasattr(executor, "list_parameters"):
             parameters = self._call_executor("list_parameters", arn)  # every parameter, with its value
         return json_response({"PipelineParameters": parameters}, content_type=JSON_11)
 
     def _describe_pipeline(self, call: Call) -> Response:
-        forwarded = self._forward(call)
+        forwarded = self._context.moto.forward(call)
         if not forwarded.ok:
-            return self._respond(forwarded)
+            return forwarded.response()
         described = json.loads(forwarded.body)
         if not isinstance(described.get("PipelineDefinition"), str | None):
             described["PipelineDefinition"] = json.dumps(
                 described["PipelineDefinition"]
             )  # S3-located definitions
-        return self._respond(forwarded, json.dumps(described).encode("utf-8"))
+        return forwarded.response(json.dumps(described).encode("utf-8"))
 
     # --- SageMaker model registry -------------------------------------------------------------------------
 
     def _create_model_package(self, call: Call) -> Response:
-        forwarded = self._forward(call)
+        forwarded = self._context.moto.forward(call)
         if forwarded.ok:
             arn = json.loads(forwarded.body)["ModelPackageArn"]
-            self.emit(lambda: self._package_event(arn))
-        return self._respond(forwarded)
+            self._context.emit(lambda: self._package_event(arn))
+        return forwarded.response()
 
     def _update_model_package(self, call: Call) -> Response:
         body = call.json()
         arn = body.get("ModelPackageArn", "")
-        sm = self.clients.client("sagemaker")
+        sm = self._context.clients.client("sagemaker")
         with self._package_lock:
             try:
                 before = sm.describe_model_package(ModelPackageName=arn)
             except ClientError:
-                return self._respond(self._forward(call))  # moto's own error for an unknown package
+                return self._context.moto.forward(call).response()  # moto's own error for an unknown package
             merged = merge_package_update(body, before)
-            forwarded = self._forward(call, json.dumps(merged).encode("utf-8"))
+            forwarded = self._context.moto.forward(call, json.dumps(merged).encode("utf-8"))
         if forwarded.ok and merged.get("ModelApprovalStatus") != before.get("ModelApprovalStatus"):
-            self.emit(lambda: self._package_event(arn))
-        return self._respond(forwarded)
+            self._context.emit(lambda: self._package_event(arn))
+        return forwarded.response()
 
     def _package_event(self, arn: str) -> dict[str, Any]:
-        described = self.clients.client("sagemaker").describe_model_package(ModelPackageName=arn)
+        described = self._context.clients.client("sagemaker").describe_model_package(ModelPackageName=arn)
         # detail = DescribeModelPackage with ISO times; versioned packages carry no ModelPackageName
         # (tests/events/model_package_*.json).
         detail = {k: v for k, v in json_ready(described, times="iso").items() if v is not None}
@@ -203,8 +266,8 @@ class SageMakerApi(LayerBase):
             "aws.sagemaker",
             PACKAGE_EVENT,
             detail,
-            account_id=self.account_id,
-            region=self.region,
+            account_id=self._context.account_id,
+            region=self._context.region,
             resources=[arn],
         )
 

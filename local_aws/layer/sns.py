@@ -1,4 +1,5 @@
-"""SNS on the layer: ``Publish``/``PublishBatch`` recorded in ``notifications.jsonl`` once moto took them."""
+"""SNS on the layer (query protocol, ``Action=``): ``Publish``/``PublishBatch`` recorded in
+``notifications.jsonl`` once moto took them."""
 
 from __future__ import annotations
 
@@ -8,30 +9,27 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from local_aws.layer.base import Call, LayerBase
-from local_aws.state import iso_time
+from local_aws.common.logs import JsonlLog
+from local_aws.common.times import iso_time
+from local_aws.layer.context import LayerContext
+from local_aws.layer.http import Call
 
 
-class SnsApi(LayerBase):
-    """Published messages, recorded for ``mlops local notifications``."""
+class SnsHandler:
+    """Published messages, recorded for ``mlops local notifications``. No state of its own."""
 
-    @staticmethod
-    def _looks_like_sns(call: Call) -> bool:
-        if not call.environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-            return False
-        form = call.form()
-        return form.get("Action") in ("Publish", "PublishBatch") and ":sns:" in (
-            form.get("TopicArn", "") + form.get("TargetArn", "")
-        )
+    def __init__(self, context: LayerContext, notifications: JsonlLog) -> None:
+        self._context = context
+        self._notifications = notifications
 
-    def _sns(self, call: Call) -> Response | None:
+    def handle(self, call: Call) -> Response | None:
         if call.method != "POST":
             return None
         form = call.form()
         action = form.get("Action")
         if action not in ("Publish", "PublishBatch"):
             return None
-        forwarded = self._forward(call)
+        forwarded = self._context.moto.forward(call)
         if forwarded.ok:
             text = forwarded.body.decode("utf-8", "replace")
             ids = re.findall(r"<MessageId>(.*?)</MessageId>", text)
@@ -45,10 +43,13 @@ class SnsApi(LayerBase):
                 messages = [_sns_message(form, f"PublishBatchRequestEntries.member.{i}.") for i in indexes]
             for message, message_id in itertools.zip_longest(messages, ids):
                 if message is not None:
-                    self.notifications.append(
+                    self._notifications.append(
                         {"time": iso_time(), "topic_arn": topic, "message_id": message_id, **message}
                     )
-        return self._respond(forwarded)
+        return forwarded.response()
+
+    def reset(self) -> None:
+        """Nothing to forget: the server clears the notifications log."""
 
 
 def _sns_message(form: dict[str, str], prefix: str) -> dict[str, Any]:

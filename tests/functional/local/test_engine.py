@@ -298,7 +298,7 @@ def test_runtime_limit_stops_a_job(local_aws: LocalAws) -> None:
 
 def test_records_survive_a_restart_of_the_executor(tmp_path: Path) -> None:
     with local_aws_at(tmp_path / "work") as env:
-        arn = env.run(pipeline([writer_step(env)]), parameters=[])
+        arn = env.run(pipeline([writer_step(env)]), parameters=[], client_request_token="s3-event-1")
         record_file = env.executor.execution_dir(arn) / "execution.json"
         record = json.loads(record_file.read_text())
         write = record["Steps"][0]
@@ -310,10 +310,12 @@ def test_records_survive_a_restart_of_the_executor(tmp_path: Path) -> None:
         record["PipelineExecutionStatus"] = "Executing"
         record["PipelineExecutionArn"] = arn.replace(execution_id(arn), "interrupted01")
         record["PipelineExecutionId"] = "interrupted01"
+        record["ClientRequestToken"] = None  # a copy: the token is the first execution's
         (tmp_path / "work/executions/interrupted01").mkdir()
         (tmp_path / "work/executions/interrupted01/execution.json").write_text(json.dumps(record))
     with local_aws_at(tmp_path / "work") as env:
         assert env.executor.describe(arn)["PipelineExecutionStatus"] == "Succeeded"
+        assert env.start(pipeline([writer_step(env)]), client_request_token="s3-event-1") == arn
         interrupted = env.executor.describe(record["PipelineExecutionArn"])
         assert interrupted["PipelineExecutionStatus"] == "Failed"
         assert "stopped before this execution finished" in interrupted["FailureReason"]

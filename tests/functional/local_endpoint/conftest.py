@@ -15,15 +15,17 @@ from typing import Any
 import boto3
 import pytest
 
+from local_aws.common.envelopes import make_event
+from local_aws.executor.idempotency import RequestTokens
 from local_aws.server import LocalAWS
-from local_aws.state import make_event
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 ROLE = "arn:aws:iam::123456789012:role/lambda"
 
 
 class FakeExecutor:
-    """Stands in for local_aws.executor.PipelineExecutor: records starts, succeeds at once, emits."""
+    """Stands in for local_aws.executor.PipelineExecutor: records starts, succeeds at once, emits; answers
+    a ClientRequestToken it has seen with the same RequestTokens as the real one."""
 
     def __init__(
         self,
@@ -40,6 +42,7 @@ class FakeExecutor:
         self.started: list[dict[str, Any]] = []
         self.executions: dict[str, dict[str, Any]] = {}
         self.stopped: list[str] = []
+        self.tokens = RequestTokens()
 
     def start(
         self,
@@ -52,7 +55,10 @@ class FakeExecutor:
         description: str | None = None,
         client_request_token: str | None = None,
     ) -> str:
-        arn = f"{pipeline_arn}/execution/{uuid.uuid4().hex[:12]}"
+        new = f"{pipeline_arn}/execution/{uuid.uuid4().hex[:12]}"
+        arn = self.tokens.claim(pipeline_arn, client_request_token, new)
+        if arn != new:  # a token it has seen: the execution it started
+            return arn
         now = datetime.now(UTC)
         self.started.append(
             {

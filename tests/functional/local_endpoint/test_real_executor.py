@@ -84,6 +84,30 @@ def test_execution_runs_and_its_status_events_reach_rules(real: LocalAWS) -> Non
     assert json.loads(message["Body"])["detail"]["pipelineExecutionArn"] == execution
 
 
+def test_the_same_client_request_token_returns_the_same_execution(real: LocalAWS) -> None:
+    """The executor decides (its RequestTokens); the layer passes the token on and lists the run once."""
+    sm = boto3.session.Session(region_name="us-east-1").client("sagemaker", endpoint_url=real.endpoint_url)
+    for name in ("tiny-a", "tiny-b"):
+        sm.create_pipeline(
+            PipelineName=name,
+            PipelineDefinition=json.dumps(DEFINITION),
+            RoleArn="arn:aws:iam::123456789012:role/r",
+        )
+    token = "s3-bucket-data-0065F0A1-same-event-twice"
+    first, second, other = (
+        sm.start_pipeline_execution(PipelineName=name, ClientRequestToken=token)["PipelineExecutionArn"]
+        for name in ("tiny-a", "tiny-a", "tiny-b")
+    )
+    assert real.wait_idle(60)
+    assert first == second != other
+    listed = sm.list_pipeline_executions(PipelineName="tiny-a")["PipelineExecutionSummaries"]
+    assert [s["PipelineExecutionArn"] for s in listed] == [first]
+    mine = [
+        e["PipelineExecutionArn"] for e in real.executions() if e["PipelineExecutionArn"] in (first, other)
+    ]
+    assert mine == [first, other]
+
+
 # Literal container paths, as many SageMaker examples write them (the bootstrap maps them locally).
 COUNT_ROWS = """
 import glob, json, os

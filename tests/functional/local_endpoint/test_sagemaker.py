@@ -90,6 +90,37 @@ def test_same_client_request_token_starts_one_execution(aws: LocalAWS, client: C
     second = sm.start_pipeline_execution(PipelineName="mlops-local-training", ClientRequestToken=token)
     assert first["PipelineExecutionArn"] == second["PipelineExecutionArn"]
     assert len(_executor(aws).started) == 1
+    executions = local_get(aws, "executions")["executions"]
+    assert [e["PipelineExecutionArn"] for e in executions] == [first["PipelineExecutionArn"]]
+
+
+def test_a_client_request_token_is_scoped_to_its_pipeline(
+    aws: LocalAWS, client: Callable[[str], Any]
+) -> None:
+    _pipeline(client)
+    _pipeline(client, "mlops-local-batch-inference")
+    sm = client("sagemaker")
+    token = "s3-mlops-local-bucket-data-0065F0A1"
+    training = sm.start_pipeline_execution(PipelineName="mlops-local-training", ClientRequestToken=token)
+    inference = sm.start_pipeline_execution(
+        PipelineName="mlops-local-batch-inference", ClientRequestToken=token
+    )
+    assert training["PipelineExecutionArn"] != inference["PipelineExecutionArn"]
+    assert [s["pipeline"] for s in _executor(aws).started] == [
+        "mlops-local-training",
+        "mlops-local-batch-inference",
+    ]
+
+
+def test_a_reset_forgets_the_tokens(aws: LocalAWS, client: Callable[[str], Any]) -> None:
+    _pipeline(client)
+    token = "s3-mlops-local-bucket-training-data-0065F0A1"
+    sm = client("sagemaker")
+    first = sm.start_pipeline_execution(PipelineName="mlops-local-training", ClientRequestToken=token)
+    aws.reset()
+    _pipeline(client)
+    again = sm.start_pipeline_execution(PipelineName="mlops-local-training", ClientRequestToken=token)
+    assert again["PipelineExecutionArn"] != first["PipelineExecutionArn"]
 
 
 def test_unknown_pipeline_and_execution_are_resource_not_found(client: Callable[[str], Any]) -> None:

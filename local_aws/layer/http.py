@@ -1,68 +1,24 @@
-"""The layer's plumbing: the request (``Call``), AWS-shaped errors and answers, forwarding to moto, and
-the attributes every service's handlers share (``LayerBase``)."""
+"""The layer's HTTP plumbing: the request (``Call``), AWS-shaped answers and errors, and ``Moto``, the
+moto app behind the layer (forward a request, optionally with a rewritten body, and read its answer)."""
 
 from __future__ import annotations
 
 import io
 import json
-import logging
 import re
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qs
 
 from werkzeug.wrappers import Request, Response
 
-from local_aws.bus import EventBus
-from local_aws.lambdas import LambdaRunner
-from local_aws.state import EndpointClients, EventLog, JsonlLog, json_ready
-
-log = logging.getLogger("local_aws.layer")
+from local_aws.common.times import json_ready
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 JSON_11 = "application/x-amz-json-1.1"
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
-
-
-class Executor(Protocol):
-    """The pipeline executor's interface (``local_aws.executor.PipelineExecutor``)."""
-
-    def start(
-        self,
-        pipeline_arn: str,
-        pipeline_name: str,
-        definition: Any,
-        parameters: list[dict[str, str]],
-        /,
-        *,
-        display_name: str | None = None,
-        description: str | None = None,
-        client_request_token: str | None = None,
-    ) -> str: ...
-
-    def describe(self, arn: str, /) -> dict[str, Any]: ...
-
-    def list_executions(self, pipeline_arn: str, /) -> Any: ...
-
-    def list_steps(self, arn: str, /) -> Any: ...
-
-    def stop(self, arn: str, /) -> Any: ...
-
-    def wait(self, arn: str, timeout: float, /) -> Any: ...
-
-    def shutdown(self) -> None: ...
-
-
-class Control(Protocol):
-    """What ``/_local/reset`` and ``/_local/wait`` ask of the server that owns the layer."""
-
-    def reset(self) -> None: ...
-
-    def reset_extensions(self) -> None: ...
-
-    def wait_idle(self, timeout: float = 60.0) -> bool: ...
+_HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection"})
 
 
 class ApiError(Exception):
@@ -73,17 +29,6 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.status = status
-
-
-@dataclass
-class Forwarded:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
 
 
 @dataclass
@@ -111,6 +56,7 @@ class Call:
 
     @property
     def service(self) -> str | None:
+        """The service of the SigV4 credential scope (header or presigned query), lower case."""
         found = _SCOPE.search(self.environ.get("HTTP_AUTHORIZATION", ""))
         if found:
             return found.group(2).lower()
@@ -158,35 +104,42 @@ def rest_json_error(error: ApiError) -> Response:
     return response
 
 
-class LayerBase:
-    """State and plumbing shared by the service mixins; ``LocalLayer.__init__`` sets the attributes."""
+def json_api(call: Call, action: Callable[[Call], Response]) -> Response:
+    """Run a JSON 1.1 action; an ``ApiError`` it raises becomes the protocol's error answer."""
+    try:
+        return action(call)
+    except ApiError as error:
+        return aws_json_error(error)
 
-    moto: WSGIApp
-    account_id: str
-    region: str
-    clients: EndpointClients
-    bus: EventBus
-    lambdas: LambdaRunner
-    notifications: JsonlLog
-    records: EventLog
-    executor: Callable[[], Executor | None]
-    control: Control
-    _lock: threading.Lock
-    _package_lock: threading.Lock
-    _eventbridge_buckets: set[str]
-    _bucket_policies: dict[str, bytes]
-    _started: list[str]
-    _tokens: dict[tuple[str, str], str]
-    _definitions: dict[str, tuple[str, float, list[dict[str, str]]]]
-    _sequence: Iterator[int]
 
-    def _json_api(self, call: Call, handler: Callable[[Call], Response]) -> Response:
-        try:
-            return handler(call)
-        except ApiError as error:
-            return aws_json_error(error)
+@dataclass
+class Forwarded:
+    """moto's answer to a forwarded request."""
 
-    def _forward(self, call: Call, body: bytes | None = None) -> Forwarded:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def response(self, body: bytes | None = None) -> Response:
+        """This answer for the client, optionally with another body."""
+        headers = [(k, v) for k, v in self.headers if k.lower() not in _HOP_BY_HOP]
+        return Response(self.body if body is None else body, status=self.status, headers=headers)
+
+
+class Moto:
+    """moto's server app behind the layer: called as WSGI it passes a request through untouched."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return self.app(environ, start_response)
+
+    def forward(self, call: Call, body: bytes | None = None) -> Forwarded:
         """Send the request to moto and collect its answer (optionally with a rewritten body)."""
         environ = dict(call.environ)
         data = call.body() if body is None else body
@@ -204,7 +157,7 @@ class LayerBase:
             captured["status"], captured["headers"] = status, headers
             return chunks.append
 
-        result = self.moto(environ, start_response)
+        result = self.app(environ, start_response)
         try:
             chunks.extend(result)
         finally:
@@ -212,17 +165,3 @@ class LayerBase:
             if close is not None:
                 close()
         return Forwarded(int(captured["status"].split()[0]), list(captured["headers"]), b"".join(chunks))
-
-    @staticmethod
-    def _respond(forwarded: Forwarded, body: bytes | None = None) -> Response:
-        skip = {"content-length", "transfer-encoding", "connection"}
-        headers = [(k, v) for k, v in forwarded.headers if k.lower() not in skip]
-        return Response(forwarded.body if body is None else body, status=forwarded.status, headers=headers)
-
-    def emit(self, build: Callable[[], dict[str, Any]]) -> None:
-        """Put the event ``build()`` makes on the bus. Like AWS's own emission this never fails the API call
-        that caused it: the write has happened; a problem building the event is logged."""
-        try:
-            self.bus.put(build())
-        except Exception:
-            log.exception("could not emit the event for this request")
