@@ -31,10 +31,11 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.test import Client
 
-from local_aws.bus import EventBus, Scheduler
 from local_aws.common.endpoint import ACCOUNT_ID, DEFAULT_REGION, DUMMY_CREDENTIALS, EndpointClients
 from local_aws.common.logs import EventLog, JsonlLog
-from local_aws.lambdas import DEFAULT_RETRY_DELAYS, LambdaRunner
+from local_aws.events.bus import EventBus
+from local_aws.events.scheduler import Scheduler
+from local_aws.lambdas.runner import DEFAULT_RETRY_DELAYS, LambdaRunner
 from local_aws.layer import Executor, LocalLayer
 
 log = logging.getLogger(__name__)

@@ -28,10 +28,10 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from local_aws.bus import EventBus
 from local_aws.common.endpoint import EndpointClients
 from local_aws.common.logs import EventLog, JsonlLog
-from local_aws.lambdas import LambdaRunner
+from local_aws.events.bus import EventBus
+from local_aws.lambdas.runner import LambdaRunner
 from local_aws.layer.context import Control, Executor, LayerContext
 from local_aws.layer.events import EventsHandler
 from local_aws.layer.http import ApiError, Call, Forwarded, Moto, WSGIApp, aws_json_error

@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 from werkzeug.wrappers import Response
 
-from local_aws.bus import EventBus
 from local_aws.common.endpoint import EndpointClients
+from local_aws.events.bus import EventBus
 from local_aws.layer.http import Call, Moto
 
 log = logging.getLogger("local_aws.layer")

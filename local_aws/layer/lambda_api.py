@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from werkzeug.wrappers import Response
 
-from local_aws.lambdas import LambdaError, LambdaRunner, function_name_of
+from local_aws.lambdas.runner import LambdaError, LambdaRunner, function_name_of
 from local_aws.layer.context import LayerContext
 from local_aws.layer.http import ApiError, Call, Forwarded, json_response, rest_json_error
 

@@ -3,7 +3,7 @@ the realistic events of tests/events: which rules each event reaches, and which 
 
 Positives and negatives: each sample event, plus variants that differ in one field (another prefix or
 bucket, another pipeline, another step, Succeeded instead of Failed, Rejected instead of Approved,
-another model package group). Matching is local_aws.event_patterns (EventBridge's documented semantics).
+another model package group). Matching is local_aws.events.patterns (EventBridge's documented semantics).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from local_aws.event_patterns import matches, validate_pattern
+from local_aws.events.patterns import matches, validate_pattern
 from local_aws.tf_rules import read_rules
 
 ROOT = Path(__file__).resolve().parents[2]

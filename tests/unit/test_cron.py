@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from local_aws.cron import CronError, parse
+from local_aws.events.cron import CronError, parse
 
 
 def firing_minutes(expression: str, start: datetime, minutes: int) -> list[datetime]:

@@ -1,4 +1,4 @@
-"""EventBridge pattern semantics (local_aws.event_patterns), operator by operator, and on sample events."""
+"""EventBridge pattern semantics (local_aws.events.patterns), operator by operator, and on sample events."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from local_aws.event_patterns import PatternError, matches, validate_pattern
+from local_aws.events.patterns import PatternError, matches, validate_pattern
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from local_aws.bus import Scheduler
+from local_aws.events.scheduler import Scheduler
 from local_aws.server import LocalAWS, exports
 
 from .conftest import drain, local_get, make_queue

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from local_aws.bus import (
+from local_aws.events.scheduler import rate_seconds
+from local_aws.events.transform import (
     DeliveryError,
     json_path,
     pipeline_parameters,
-    rate_seconds,
     render_template,
     target_input,
 )

@@ -3,7 +3,7 @@
 ``LambdaRunner`` keeps each function's code (captured by the WSGI layer from CreateFunction and
 UpdateFunctionCode), reads the function's configuration from the local endpoint (handler, timeout,
 memory, environment, dead-letter queue, reserved concurrency, event invoke config) and runs the handler
-with ``lambda_runner.py`` in the project's interpreter. Asynchronous invocations (``Event``, EventBridge
+with ``bootstrap.py`` in the project's interpreter. Asynchronous invocations (``Event``, EventBridge
 targets) are retried like AWS does (2 retries by default, ``MaximumRetryAttempts`` when configured),
 then the event goes to the function's ``DeadLetterConfig`` SQS queue or SNS topic with the
 ``RequestID``/``ErrorCode``/``ErrorMessage`` attributes. Retry delays are seconds here, not minutes.
@@ -36,7 +36,7 @@ from local_aws.common.times import iso_time
 
 log = logging.getLogger(__name__)
 
-RUNNER = Path(__file__).with_name("lambda_runner.py")
+RUNNER = Path(__file__).with_name("bootstrap.py")
 DEFAULT_RETRY_DELAYS = (1.0, 2.0)  # AWS waits ~1 min, then ~2 min
 # The runner enforces Timeout from the handler call; this backstop also covers interpreter start and imports
 # (AWS does not count the init phase in Timeout either).

@@ -1,6 +1,6 @@
 """Runs one Lambda invocation in a fresh interpreter, like the Python runtime's bootstrap does.
 
-Started by ``local_aws.lambdas.LambdaRunner`` as ``python -I lambda_runner.py HANDLER CODE_DIR RESULT_FILE``
+Started by ``local_aws.lambdas.LambdaRunner`` as ``python -I bootstrap.py HANDLER CODE_DIR RESULT_FILE``
 with the event on stdin and the function's environment. Standard library only: it must not import the
 project (the function sees only its own code and the interpreter's site-packages, as on Lambda).
 Writes ``{"ok": true, "payload": "<json>"}`` or ``{"ok": false, "error": {errorMessage, errorType,
