@@ -35,6 +35,7 @@ from step_io import (  # noqa: F401  (EXIT_*, StagedOutputs and report_error: re
     EXIT_OK,
     EXIT_STEP_ERROR,
     EXIT_THRESHOLD_BREACHED,
+    MISSING_TOKENS,
     PathLike,
     StagedOutputs,
     StepError,
@@ -60,28 +61,6 @@ TRAINING_FILE = "training-data.csv"
 INFERENCE_FILE = "inference-data.csv"
 GROUND_TRUTH_FILE = "ground-truth.csv"
 
-# pandas' default missing-value markers, spelled out so every pandas version agrees.
-MISSING_TOKENS = (
-    "",
-    "#N/A",
-    "#N/A N/A",
-    "#NA",
-    "-1.#IND",
-    "-1.#QNAN",
-    "-NaN",
-    "-nan",
-    "1.#IND",
-    "1.#QNAN",
-    "<NA>",
-    "N/A",
-    "NA",
-    "NULL",
-    "NaN",
-    "None",
-    "n/a",
-    "nan",
-    "null",
-)
 _MISSING_SET = frozenset(MISSING_TOKENS)
 _NAME_LIKE = re.compile(r"^[A-Za-z_][A-Za-z0-9_ .:()/-]*$")
 

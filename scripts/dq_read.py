@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from dq_errors import InputDataError, InputNotFoundError
+from step_io import NULL_TOKENS
 
 try:  # fast CSV reading; absent from some SageMaker framework containers
     import pyarrow as pa
@@ -27,9 +28,9 @@ except ImportError:  # pragma: no cover - exercised by forcing the pandas engine
     pc = None
     pacsv = None
 
-# Tokens read as "missing" by both CSV engines (they must agree). Narrower than datafiles.MISSING_TOKENS
-# (pandas' full default list): "n/a", "#N/A", "<NA>", "-nan", "1.#IND" … are present values here.
-NULL_VALUES = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "None"]
+# Tokens read as "missing" by both CSV engines (they must agree): step_io.NULL_TOKENS, the narrow end of
+# the one token list ("n/a", "#N/A", "<NA>", "-nan", "1.#IND" … are present values here).
+NULL_VALUES = list(NULL_TOKENS)
 
 _ARROW_CONVERSION = re.compile(r"column #(\d+).*CSV conversion error to (\w+): invalid value '(.*)'", re.S)
 _PANDAS_TOO_MANY = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
