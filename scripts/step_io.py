@@ -23,10 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only; writing a frame needs 
 
 logger = logging.getLogger(__name__)
 
-# Exit codes shared by every step script's main().
 # Missing-value tokens: the ONE list. Every reader treats NULL_TOKENS as missing; the data-quality engine
-# stops there (both of its CSV engines must agree, and "n/a", "<NA>", "-nan" … stay present values, as
-# in Model Monitor's statistics). The training and inference readers (datafiles.py) also take the rest of
+# stops there (both of its CSV engines must agree, and "n/a", "<NA>", "-nan" … stay present values). The training and inference readers (datafiles.py) also take the rest of
 # pandas' default markers, spelled out so every pandas version agrees.
 NULL_TOKENS = ("", "NA", "N/A", "NaN", "nan", "NULL", "null", "None")
 MISSING_TOKENS = (
@@ -44,6 +42,7 @@ MISSING_TOKENS = (
     "n/a",
 )
 
+# Exit codes shared by every step script's main().
 EXIT_OK = 0
 EXIT_THRESHOLD_BREACHED = 1
 EXIT_STEP_ERROR = 2
