@@ -24,8 +24,9 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only; writing a frame needs 
 logger = logging.getLogger(__name__)
 
 # Missing-value tokens: the ONE list. Every reader treats NULL_TOKENS as missing; the data-quality engine
-# stops there (both of its CSV engines must agree, and "n/a", "<NA>", "-nan" … stay present values). The training and inference readers (datafiles.py) also take the rest of
-# pandas' default markers, spelled out so every pandas version agrees.
+# stops there (both of its CSV engines must agree, and "n/a", "<NA>", "-nan" … stay present values).
+# The training and inference readers (datafiles.py) also take the rest of pandas' default markers,
+# spelled out so every pandas version agrees.
 NULL_TOKENS = ("", "NA", "N/A", "NaN", "nan", "NULL", "null", "None")
 MISSING_TOKENS = (
     *NULL_TOKENS,
