@@ -1,12 +1,13 @@
 """Create an environment's resources on the local endpoint: with ``terraform apply``, or from the same
-``.tf`` files read in Python.
+sources read in Python.
 
 Terraform is the real thing, but against moto the aws provider spends most of a minute in its own
 waits (SQS attribute propagation, S3 lifecycle, KMS), which would be most of the demo's time budget.
-The Python path renders the event rules and targets from the repo's ``.tf`` files and the env's tfvars
-(``local_aws.tf_rules``; the parity test shows both give the same rules, patterns and targets) and
-creates the resources the rules need with the names, handlers and environment ``lambda.tf`` declares
-(``docs/contracts.md``). Both then store the fake GitLab's trigger token in the token secret.
+The Python path renders the event rules and targets from the templates events.tf renders, with the env's
+tfvars (``local_aws.rules``; the parity test shows both give the same rules, patterns and targets), and
+creates the resources the rules need: the functions with the handler, timeout, memory, concurrency and
+environment keys of ``contracts.json`` (the values as lambda.tf sets them). Both then store the fake
+GitLab's trigger token in the token secret.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local_aws.tf_rules import read_rules
+from local_aws.rules import function_names, read_variables, render_rules
+from pipeline_scripts.contracts import load as load_contracts
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +50,8 @@ def provision(
 ) -> str:
     """Create ``config``'s resources on ``endpoint``; returns how (for the demo's timeline).
 
-    ``terraform``: True applies with terraform (an error if it is not usable), False (the default) reads
-    the ``.tf`` files in Python, None uses terraform when it is usable.
+    ``terraform``: True applies with terraform (an error if it is not usable), False (the default) renders
+    the rules in Python, None uses terraform when it is usable.
     """
     from local_aws.terraform import terraform_available
 
@@ -68,8 +72,8 @@ def provision(
         secret_arn = outputs.get("gitlab_token_secret_arn")
         how = f"terraform apply of {len(outputs.get('event_rule_names') or [])} rules"
     else:
-        secret_arn = _from_tf_files(endpoint, config, env_file, variables)
-        how = "rules read from the .tf files"
+        secret_arn = _from_templates(endpoint, config, env_file, variables)
+        how = "rules rendered from events/*.tftpl"
     if gitlab_token and secret_arn:
         endpoint.clients.client("secretsmanager").put_secret_value(
             SecretId=secret_arn, SecretString=json.dumps({"token": gitlab_token})
@@ -88,14 +92,73 @@ def _terraform(endpoint: Any, env_file: Path, variables: dict[str, str]) -> dict
     )
 
 
-def _from_tf_files(endpoint: Any, config: Any, env_file: Path, variables: dict[str, str]) -> str:
-    """The resources the rules target, then the rules and targets exactly as the .tf files render them."""
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One function as lambda.tf creates it: contracts.json's settings, the tfvars' values."""
+
+    name: str
+    handler: str
+    timeout: int
+    memory_size: int | None
+    reserved_concurrency: int
+    environment: Mapping[str, str]
+
+
+def lambda_functions(
+    variables: Mapping[str, Any], *, topic_arn: str, secret_arn: str
+) -> dict[str, FunctionSpec]:
+    """Function key → spec, for ``variables`` (local_aws.rules.read_variables of the env's tfvars)."""
+    values = {  # lambda.tf, local.function_environment
+        "SNS_TOPIC_ARN": topic_arn,
+        "CUSTOM_NOTIFICATION_CONFIG": json.dumps(
+            [{"action_required": False, **entry} for entry in variables["custom_notification_config"]]
+        ),
+        "ENVIRONMENT": variables["environment"],
+        "LOG_LEVEL": variables["lambda_log_level"],
+        "TRAINING_PIPELINE": variables["pipeline_train"],
+        "HPO_PIPELINE": variables["pipeline_trainwhpo"],
+        "INFERENCE_PIPELINE": variables["pipeline_inf"],
+        "BUCKET_TRAIN_PREFIX": variables["bucket_train_prefix"],
+        "BUCKET_INF_PREFIX": variables["bucket_inf_prefix"],
+        "GITLAB_URL": variables["gitlab_url"],
+        "GITLAB_PROJECT_ID": variables["gitlab_project_id"],
+        "GITLAB_REF": variables["gitlab_ref"],
+        "GITLAB_TOKEN_SECRET_ARN": secret_arn,
+        "MODEL_PACKAGE_GROUP_NAME": variables["model_package_group_name"],
+    }
+    names = function_names(variables)
+    functions = {}
+    for key, contract in load_contracts().lambda_functions.items():
+        missing = sorted(set(contract.environment) - set(values)) + ([] if key in names else ["a name"])
+        if missing:
+            raise ProvisionError(
+                f"contracts.json's function {key} needs {missing}, which local_aws/provision.py does not "
+                "know: add them as lambda.tf and main.tf set them, or use --terraform"
+            )
+        functions[key] = FunctionSpec(
+            name=names[key],
+            handler=contract.handler,
+            timeout=contract.timeout,
+            memory_size=contract.memory_size,
+            reserved_concurrency=int(
+                variables["lambda_reserved_concurrency"]
+                if contract.reserved_concurrency is None
+                else contract.reserved_concurrency
+            ),
+            environment={variable: str(values[variable]) for variable in contract.environment},
+        )
+    return functions
+
+
+def _from_templates(endpoint: Any, config: Any, env_file: Path, overrides: Mapping[str, str]) -> str:
+    """The resources the rules target, then the rules and targets exactly as events.tf renders them."""
     from pipeline_scripts.lambda_package import build_package
 
     env = config.env
     clients = endpoint.clients
     name = f"mlops-{env.environment}"
-    rules = read_rules(env_file, PROJECT_ROOT, account_id=endpoint.account_id, region=endpoint.region)
+    variables = read_variables(env_file, overrides)
+    rules = render_rules(variables, account_id=endpoint.account_id, region=endpoint.region)
 
     s3 = clients.client("s3")
     if env.aws_region == "us-east-1":
@@ -122,71 +185,37 @@ def _from_tf_files(endpoint: Any, config: Any, env_file: Path, variables: dict[s
         RoleName=f"{name}-lambda", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST)
     )["Role"]["Arn"]
 
-    common = {"ENVIRONMENT": env.environment, "LOG_LEVEL": "INFO"}
-    functions = {
-        env.notification_function_name: (
-            "notifier.handler",
-            30,
-            {
-                "SNS_TOPIC_ARN": topic_arn,
-                "CUSTOM_NOTIFICATION_CONFIG": json.dumps(
-                    [
-                        {"step_name": r.step_name, "step_status": r.step_status, "step_msg": r.step_msg}
-                        for r in env.custom_notification_config
-                    ]
-                ),
-            },
-        ),
-        f"{name}-pipeline-trigger": (
-            "pipeline_trigger.handler",
-            60,
-            {
-                "TRAINING_PIPELINE": env.pipeline_train,
-                "HPO_PIPELINE": env.pipeline_trainwhpo,
-                "INFERENCE_PIPELINE": env.pipeline_inf,
-                "BUCKET_TRAIN_PREFIX": env.bucket_train_prefix,
-                "BUCKET_INF_PREFIX": env.bucket_inf_prefix,
-            },
-        ),
-        f"{name}-deploy-trigger": (
-            "deploy_trigger.handler",
-            30,
-            {
-                "GITLAB_URL": variables.get("gitlab_url") or "https://gitlab.com",
-                "GITLAB_PROJECT_ID": variables.get("gitlab_project_id") or "",
-                "GITLAB_REF": "main",
-                "GITLAB_TOKEN_SECRET_ARN": secret_arn,
-                "MODEL_PACKAGE_GROUP_NAME": env.model_package_group_name,
-            },
-        ),
-    }
+    functions = lambda_functions(variables, topic_arn=topic_arn, secret_arn=secret_arn)
     wanted = {t.resource_name for rule in rules for t in rule.targets if t.arn_kind == "lambda"}
-    missing = wanted - set(functions)
+    missing = wanted - {function.name for function in functions.values()}
     if missing:
         raise ProvisionError(
             f"the rules target Lambda functions this provisioner does not know: {sorted(missing)}: "
-            "add them to local_aws/provision.py as lambda.tf declares them, or use --terraform"
+            "add them to contracts.json and main.tf, or use --terraform"
         )
     code = build_package(PROJECT_ROOT / "code" / "lambda_function", LAMBDA_ZIP).read_bytes()
     lam = clients.client("lambda")
-    for function, (handler, timeout, environment) in functions.items():
+    for function in functions.values():
+        memory = {} if function.memory_size is None else {"MemorySize": function.memory_size}
         lam.create_function(
-            FunctionName=function,
+            FunctionName=function.name,
             Runtime="python3.12",
             Role=role_arn,
-            Handler=handler,
+            Handler=function.handler,
             Code={"ZipFile": code},
-            Timeout=timeout,
-            Environment={"Variables": {**environment, **common}},
+            Timeout=function.timeout,
+            Environment={"Variables": dict(function.environment)},
             DeadLetterConfig={"TargetArn": queue_arn},
+            **memory,
         )
-        if handler.startswith("pipeline_trigger"):
-            lam.put_function_concurrency(FunctionName=function, ReservedConcurrentExecutions=1)
+        lam.put_function_concurrency(
+            FunctionName=function.name, ReservedConcurrentExecutions=function.reserved_concurrency
+        )
 
     events = clients.client("events")
     for rule in rules:
         events.put_rule(**rule.put_rule_kwargs())
         if rule.targets:
             events.put_targets(Rule=rule.name, Targets=[t.put_targets_entry() for t in rule.targets])
-    log.info("provisioned %d rules and %d functions from the .tf files", len(rules), len(functions))
+    log.info("provisioned %d rules and %d functions from the templates", len(rules), len(functions))
     return str(secret_arn)

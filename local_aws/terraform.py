@@ -2,9 +2,10 @@
 
     outputs = apply_local(endpoint_url, Path("build/terraform/local"), Path("env_files/local.tfvars"))
 
-The ``*.tf`` files, ``tags.json`` and ``.terraform.lock.hcl`` are copied into ``workdir`` next to an
-``override.tf`` that swaps the GitLab http backend for a local state file and points every AWS service
-the configuration uses at ``endpoint_url`` with dummy credentials. ``terraform init`` installs
+The ``*.tf`` files, ``tags.json``, ``contracts.json``, the rule templates (``events/``) and
+``.terraform.lock.hcl`` are copied into ``workdir`` next to an ``override.tf`` that swaps the GitLab http
+backend for a local state file and points every AWS service the configuration uses at ``endpoint_url``
+with dummy credentials. ``terraform init`` installs
 ``hashicorp/aws`` from the filesystem mirror (``$TF_PROVIDER_MIRROR``, else ``/opt/tf-plugins``) when
 one exists, else from the registry. Do not ``destroy`` against moto: reset the local endpoint instead.
 
@@ -42,8 +43,10 @@ DEFAULT_MIRROR = Path("/opt/tf-plugins")
 MIN_VERSION = (1, 9, 0)  # versions.tf: required_version
 CLI_CONFIG_TEMPLATE = PROJECT_ROOT / "terraform.rc"
 LAMBDA_ZIP = PROJECT_ROOT / "build" / "lambda" / "lambda_function.zip"
-# What the configuration needs besides *.tf (main.tf reads tags.json; the lock pins the provider).
-EXTRA_FILES = ("tags.json", ".terraform.lock.hcl")
+# What the configuration needs besides *.tf: main.tf reads tags.json and contracts.json, events.tf renders
+# the templates under events/, the lock pins the provider.
+EXTRA_FILES = ("tags.json", "contracts.json", ".terraform.lock.hcl")
+TEMPLATE_DIRS = ("events",)
 # Every service the configuration calls (provider "endpoints" keys).
 SERVICES = (
     "cloudwatch",
@@ -183,6 +186,9 @@ def prepare(endpoint_url: str, workdir: Path, tf_dir: Path = PROJECT_ROOT) -> Pa
     for path in [*sources, *(tf_dir / name for name in EXTRA_FILES)]:
         if path.is_file():
             shutil.copy2(path, workdir / path.name)
+    for name in TEMPLATE_DIRS:
+        if (tf_dir / name).is_dir():
+            shutil.copytree(tf_dir / name, workdir / name, dirs_exist_ok=True)
     (workdir / "override.tf").write_text(
         _override(endpoint_url, workdir / "terraform.tfstate"), encoding="utf-8"
     )
