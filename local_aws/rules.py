@@ -243,6 +243,8 @@ def _rule_table(
     }
     rules: dict[str, dict[str, Any]] = render_template(RULES_TEMPLATE, template_variables)
     for purpose, kind in SCHEDULES.items():
+        if not isinstance((rules.get(purpose) or {}).get("parameters"), dict):
+            raise RulesError(f"{RULES_TEMPLATE}: {purpose} must be a rule with parameters (a schedule)")
         overrides = (variables["schedule_pipeline_parameters"] or {}).get(kind) or {}
         parameters = {**rules[purpose]["parameters"], **overrides}  # in key order, as Terraform iterates
         rules[purpose]["parameters"] = {

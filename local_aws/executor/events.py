@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from local_aws.executor.records import ExecutionRecord, StepRecord
+from pipeline_scripts.contracts import load as load_contracts
 
 SOURCE = "aws.sagemaker"
-STEP_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Step Status Change"
-EXECUTION_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
+STEP_STATUS_CHANGE = load_contracts().detail_types["step_status"]
+EXECUTION_STATUS_CHANGE = load_contracts().detail_types["execution_status"]
 
 
 def timestamp(moment: datetime) -> str:

@@ -78,6 +78,13 @@ def test_the_lambda_code_reads_its_names_from_the_contract(lambda_modules: dict[
     assert CONTRACTS.no_ground_truth == trigger.NO_GROUND_TRUTH
 
 
+def test_the_local_executor_emits_the_contracts_detail_types() -> None:
+    from local_aws.executor import events
+
+    assert CONTRACTS.detail_types["step_status"] == events.STEP_STATUS_CHANGE
+    assert CONTRACTS.detail_types["execution_status"] == events.EXECUTION_STATUS_CHANGE
+
+
 def _code_strings(path: Path) -> set[str]:
     """The string constants of a module, without its docstrings."""
     tree = ast.parse(path.read_text())

@@ -50,32 +50,23 @@ def test_content_is_exactly_the_handler_modules_and_the_contract(tmp_path: Path)
 
 def test_the_handlers_run_from_the_unpacked_zip_alone(tmp_path: Path) -> None:
     """In the zip, contracts.json sits next to the modules (the repository root is not there)."""
+    task = tmp_path / "task"
     with zipfile.ZipFile(build_package(LAMBDA_SRC, tmp_path / "lambda_function.zip")) as archive:
-        archive.extractall(tmp_path / "task")
-    probe = (
-        "import sys; sys.path.insert(0, '.'); import common, pipeline_trigger; "
-        "print(common.CONTRACTS_PATH, pipeline_trigger.MODEL_QUALITY_STEP)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-I", "-c", probe],
-        cwd=tmp_path / "task",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+        archive.extractall(task)
+
+    def import_handlers() -> subprocess.CompletedProcess[str]:
+        probe = (
+            "import sys; sys.path.insert(0, '.'); import common, pipeline_trigger; "
+            "print(common.CONTRACTS_PATH, pipeline_trigger.MODEL_QUALITY_STEP)"
+        )
+        command = [sys.executable, "-I", "-c", probe]
+        return subprocess.run(command, cwd=task, capture_output=True, text=True, check=False)
+
+    done = import_handlers()
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [
-        str((tmp_path / "task" / "contracts.json").resolve()),
-        "ModelQualityCalcStep",
-    ]
-    (tmp_path / "task" / "contracts.json").unlink()
-    done = subprocess.run(
-        [sys.executable, "-I", "-c", probe],
-        cwd=tmp_path / "task",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    assert done.stdout.split() == [str((task / "contracts.json").resolve()), "ModelQualityCalcStep"]
+    (task / "contracts.json").unlink()
+    done = import_handlers()
     assert done.returncode != 0
     assert "ConfigurationError: contracts.json not found at" in done.stderr
     assert "make lambda-package" in done.stderr
