@@ -1,17 +1,15 @@
 # =====================================================================================================
-# events.tf: the EventBridge rules of docs/contracts.md ("Event rules"). Each rule is a plain map in
-# `locals` (pattern, schedule, target, pipeline parameters), rendered by one rule and one target
-# resource, so local_aws/tf_rules.py can read the same rules without Terraform. Rule names are
-# <name>-<purpose>; every target id is the purpose.
+# events.tf: the EventBridge rules of docs/contracts.md ("Event rules"). The rule table is data:
+# events/rules.json.tftpl (and events/custom_rule.json.tftpl, one per custom_notification_config entry),
+# rendered here with templatefile and, with the same variables, by local_aws/rules.py for the local
+# endpoint. The templates use only ${name}, ${name.attr} and ${jsonencode(name)}; the few values that
+# need logic are computed below (and the same way in local_aws/rules.py; tests/functional/
+# test_tf_parity.py compares both). Rule names are <name>-<purpose>; every target id is the purpose.
 # =====================================================================================================
 
 # --- Core --------------------------------------------------------------------------------------------
 
 locals {
-  step_event      = "SageMaker Model Building Pipeline Execution Step Status Change"
-  execution_event = "SageMaker Model Building Pipeline Execution Status Change"
-  package_event   = "SageMaker Model Package State Change"
-
   # Target key → ARN. Lambda functions are invoked through their resource policies (lambda.tf);
   # pipelines are started with the events role (iam.tf).
   target_arns = {
@@ -49,163 +47,53 @@ locals {
       : jsonencode({ "$or" = local.step_status_alternatives })
     ),
   )
-
-  custom_rules = {
-    for index, entry in var.custom_notification_config : "custom-${index}" => {
-      enabled     = true
-      description = "Custom message when step ${entry.step_name} is ${entry.step_status} (custom_notification_config[${index}])"
-      pattern = {
-        source      = ["aws.sagemaker"]
-        detail-type = [local.step_event]
-        detail = {
-          pipelineArn       = values(local.pipeline_arns)
-          stepName          = [entry.step_name]
-          currentStepStatus = [entry.step_status]
-        }
-      }
-      schedule   = null
-      target     = "notifier"
-      parameters = null
-    }
-  }
 }
 
 # --- Event rules -------------------------------------------------------------------------------------
 
 locals {
-  rule_definitions = {
-    training-data = {
-      enabled     = true
-      description = "S3 object created under the training prefix: start the training pipeline"
-      pattern = {
-        source      = ["aws.s3"]
-        detail-type = ["Object Created"]
-        detail = {
-          bucket = { name = [var.bucket_name] }
-          object = { key = [{ prefix = "${var.bucket_train_prefix}/" }] }
-        }
-      }
-      schedule   = null
-      target     = "pipeline_trigger"
-      parameters = null
-    }
-    inference-data = {
-      enabled     = true
-      description = "S3 object created under the inference prefix: start the batch-inference pipeline"
-      pattern = {
-        source      = ["aws.s3"]
-        detail-type = ["Object Created"]
-        detail = {
-          bucket = { name = [var.bucket_name] }
-          object = { key = [{ prefix = "${var.bucket_inf_prefix}/" }] }
-        }
-      }
-      schedule   = null
-      target     = "pipeline_trigger"
-      parameters = null
-    }
-    training-schedule = {
-      enabled     = var.training_schedule != null
-      description = "Scheduled run of the training pipeline"
-      pattern     = null
-      schedule    = var.training_schedule
-      target      = "training"
-      parameters = merge(
-        { InputDataUri = "s3://${var.bucket_name}/${var.bucket_train_prefix}/training-data.csv" },
-        var.schedule_pipeline_parameters.training,
-      )
-    }
-    inference-schedule = {
-      enabled     = var.inference_schedule != null
-      description = "Scheduled run of the batch-inference pipeline"
-      pattern     = null
-      schedule    = var.inference_schedule
-      target      = "inference"
-      parameters = merge(
-        {
-          InputDataUri   = "s3://${var.bucket_name}/${var.bucket_inf_prefix}/inference-data.csv"
-          GroundTruthUri = "none"
-        },
-        var.schedule_pipeline_parameters.inference,
-      )
-    }
-    step-status = {
-      enabled     = length(var.notify_step_statuses) > 0
-      description = "A step of the three pipelines reached one of ${join(", ", var.notify_step_statuses)}: notify"
-      pattern = {
-        source      = ["aws.sagemaker"]
-        detail-type = [local.step_event]
-        detail      = local.step_status_detail
-      }
-      schedule   = null
-      target     = "notifier"
-      parameters = null
-    }
-    execution-status = {
-      enabled     = length(var.notify_execution_statuses) > 0
-      description = "An execution of the three pipelines reached one of ${join(", ", var.notify_execution_statuses)}: notify"
-      pattern = {
-        source      = ["aws.sagemaker"]
-        detail-type = [local.execution_event]
-        detail = {
-          pipelineArn                    = values(local.pipeline_arns)
-          currentPipelineExecutionStatus = var.notify_execution_statuses
-        }
-      }
-      schedule   = null
-      target     = "notifier"
-      parameters = null
-    }
-    model-quality-failed = {
-      enabled     = true
-      description = "ModelQualityCalcStep failed on the inference pipeline: start the HPO pipeline (unless one runs)"
-      pattern = {
-        source      = ["aws.sagemaker"]
-        detail-type = [local.step_event]
-        detail = {
-          pipelineArn       = [local.pipeline_arns.inference]
-          stepName          = ["ModelQualityCalcStep"]
-          currentStepStatus = ["Failed"]
-        }
-      }
-      schedule   = null
-      target     = "pipeline_trigger"
-      parameters = null
-    }
-    model-approved = {
-      enabled     = true
-      description = "A version of ${var.model_package_group_name} was approved: trigger the GitLab deploy pipeline"
-      pattern = {
-        source      = ["aws.sagemaker"]
-        detail-type = [local.package_event]
-        detail = {
-          ModelPackageGroupName = [var.model_package_group_name]
-          ModelApprovalStatus   = ["Approved"]
-        }
-      }
-      schedule   = null
-      target     = "deploy_trigger"
-      parameters = null
-    }
-    model-rejected = {
-      enabled     = true
-      description = "A version of ${var.model_package_group_name} was rejected: notify"
-      pattern = {
-        source      = ["aws.sagemaker"]
-        detail-type = [local.package_event]
-        detail = {
-          ModelPackageGroupName = [var.model_package_group_name]
-          ModelApprovalStatus   = ["Rejected"]
-        }
-      }
-      schedule   = null
-      target     = "notifier"
-      parameters = null
-    }
+  # The templates' variables (local_aws/rules.py passes the same).
+  rule_variables = {
+    detail_types                   = local.contract.detail_types
+    steps                          = local.contract.steps
+    no_ground_truth                = local.contract.sentinels.no_ground_truth
+    bucket_name                    = var.bucket_name
+    bucket_train_prefix            = var.bucket_train_prefix
+    bucket_inf_prefix              = var.bucket_inf_prefix
+    model_package_group_name       = var.model_package_group_name
+    pipeline_arns                  = local.pipeline_arns
+    pipeline_arn_list              = values(local.pipeline_arns)
+    training_schedule              = var.training_schedule
+    inference_schedule             = var.inference_schedule
+    notify_step_statuses_text      = join(", ", var.notify_step_statuses)
+    notify_execution_statuses      = var.notify_execution_statuses
+    notify_execution_statuses_text = join(", ", var.notify_execution_statuses)
+    step_status_detail             = local.step_status_detail
   }
+  rule_table = jsondecode(templatefile("${path.module}/events/rules.json.tftpl", local.rule_variables))
+  custom_rules = {
+    for index, entry in var.custom_notification_config : "custom-${index}" => jsondecode(templatefile(
+      "${path.module}/events/custom_rule.json.tftpl", merge(local.rule_variables, { index = index, entry = entry })
+    ))
+  }
+  # Scheduled runs: the template's default parameters, overridden by schedule_pipeline_parameters.
+  scheduled_rules = {
+    for purpose, kind in { training-schedule = "training", inference-schedule = "inference" } : purpose => merge(
+      local.rule_table[purpose],
+      { parameters = merge(local.rule_table[purpose].parameters, var.schedule_pipeline_parameters[kind]) },
+    )
+  }
+  # Rules that are off: schedules without a schedule, status rules without statuses.
+  rules_off = [for purpose, off in {
+    training-schedule  = var.training_schedule == null
+    inference-schedule = var.inference_schedule == null
+    step-status        = length(var.notify_step_statuses) == 0
+    execution-status   = length(var.notify_execution_statuses) == 0
+  } : purpose if off]
 
   event_rules = {
-    for purpose, rule in merge(local.rule_definitions, local.custom_rules) : purpose => rule if rule.enabled
+    for purpose, rule in merge(local.rule_table, local.scheduled_rules, local.custom_rules) :
+    purpose => rule if !contains(local.rules_off, purpose)
   }
   lambda_rule_targets = {
     for purpose, rule in local.event_rules : purpose => rule.target if contains(keys(local.functions), rule.target)

@@ -52,6 +52,17 @@ locals {
   }
 }
 
+# The environment built above has exactly the keys contracts.json gives each function (the code reads
+# them; local_aws/provision.py sets the same keys).
+check "lambda_environment_matches_contract" {
+  assert {
+    condition = toset(keys(local.function_environment)) == toset(keys(local.contract_functions)) && alltrue([
+      for key, environment in local.function_environment : toset(keys(environment)) == toset(local.contract_functions[key].environment)
+    ])
+    error_message = "The Lambda environment keys differ from contracts.json: ${jsonencode({ for key, environment in local.function_environment : key => { terraform = keys(environment), contract = try(sort(local.contract_functions[key].environment), null) } })}"
+  }
+}
+
 resource "aws_sqs_queue" "dead_letter" {
   name                      = "${local.name}-dead-letter"
   message_retention_seconds = 1209600 # 14 days, the maximum
@@ -92,7 +103,7 @@ resource "aws_lambda_function" "this" {
   handler       = each.value.handler
   runtime       = "python3.12"
   architectures = ["arm64"]
-  memory_size   = 256
+  memory_size   = each.value.memory_size
   timeout       = each.value.timeout
 
   filename         = var.lambda_package_path

@@ -31,6 +31,10 @@ locals {
     { Environment = var.environment, Owner = var.user_id },
     var.tags,
   )
+
+  # contracts.json: the names Python, Terraform and the Lambdas share (step names, event detail-types,
+  # each function's handler, timeout, concurrency, memory and environment keys).
+  contract = jsondecode(file("${path.module}/contracts.json"))
 }
 
 # --- Storage -----------------------------------------------------------------------------------------
@@ -67,29 +71,31 @@ locals {
 # --- Lambda functions --------------------------------------------------------------------------------
 
 locals {
-  # Function key → name and handler; every function runs from the one zip (make lambda-package).
-  functions = {
+  # Function key → name and description here; handler, timeout, reserved concurrency (null:
+  # var.lambda_reserved_concurrency) and memory from contracts.json. Every function runs from the one
+  # zip (make lambda-package).
+  function_settings = {
     notifier = {
       name        = var.notification_function_name
-      handler     = "notifier.handler"
       description = "Turns SageMaker pipeline and model-registry events into readable SNS messages"
-      timeout     = 30
-      concurrency = var.lambda_reserved_concurrency
     }
     pipeline_trigger = {
       name        = "${local.name}-pipeline-trigger"
-      handler     = "pipeline_trigger.handler"
       description = "Starts the training, inference and HPO pipelines from S3 data drops and model-quality failures"
-      timeout     = 60
-      concurrency = 1 # one at a time: the "is an HPO execution running?" check cannot race
     }
     deploy_trigger = {
       name        = "${local.name}-deploy-trigger"
-      handler     = "deploy_trigger.handler"
       description = "Triggers the GitLab deploy-on-approval pipeline when a model version is approved"
-      timeout     = 30
-      concurrency = var.lambda_reserved_concurrency
     }
+  }
+  contract_functions = { for key, function in local.contract.lambda_functions : key => function if key != "$comment" }
+  functions = {
+    for key, function in local.function_settings : key => merge(function, {
+      handler     = local.contract_functions[key].handler
+      timeout     = local.contract_functions[key].timeout
+      memory_size = try(local.contract_functions[key].memory_size, null)
+      concurrency = coalesce(try(local.contract_functions[key].reserved_concurrency, null), var.lambda_reserved_concurrency)
+    })
   }
 }
 

@@ -4,7 +4,7 @@
 # State: GitLab-managed (http backend), one state per environment. `tf-init` configures it from the
 # TF_HTTP_* environment variables .gitlab-ci.yml sets; without TF_HTTP_ADDRESS it initialises with no
 # backend, which is all fmt, validate and test need (offline). ENV=local plans and applies against the
-# local endpoint instead (local_aws/terraform.py, state in build/terraform/local).
+# local endpoint instead (local_aws/provisioning/terraform.py, state in build/terraform/local).
 #
 # Providers: when a filesystem mirror of hashicorp/aws exists ($TF_PROVIDER_MIRROR, else /opt/tf-plugins),
 # terraform.rc is rendered to build/terraform/terraform.rc and used as TF_CLI_CONFIG_FILE, so nothing is
@@ -85,7 +85,7 @@ tf-test: tf-init-offline ## terraform test with a mocked provider (offline): tes
 tf-plan: lambda-package tf-cli-config ## Save ENV's plan: build/terraform/<env>.tfplan, .tfplan.json (show -json), .tfplan.txt
 	@mkdir -p $(TF_BUILD)
 ifeq ($(ENV),local)
-	$(BIN)/python -m local_aws.terraform plan --plan-file $(TF_PLAN) --lambda-zip $(LAMBDA_ZIP)
+	$(BIN)/python -m local_aws.provisioning.terraform plan --plan-file $(TF_PLAN) --lambda-zip $(LAMBDA_ZIP)
 else
 	@test -n "$$TF_HTTP_ADDRESS" || { echo "TF_HTTP_ADDRESS is not set: plans need the GitLab state of $(ENV) (see .gitlab-ci.yml, .terraform)" >&2; exit 2; }
 	$(TF) plan -input=false -var-file=$(TF_VAR_FILE) -out=$(TF_PLAN)
@@ -96,7 +96,7 @@ endif
 
 tf-apply: tf-cli-config $(if $(filter local,$(ENV)),install) ## Apply exactly ENV's saved plan (ENV=local: plan and apply against the local endpoint)
 ifeq ($(ENV),local)
-	$(BIN)/python -m local_aws.terraform apply $(if $(wildcard $(LAMBDA_ZIP)),--lambda-zip $(LAMBDA_ZIP))
+	$(BIN)/python -m local_aws.provisioning.terraform apply $(if $(wildcard $(LAMBDA_ZIP)),--lambda-zip $(LAMBDA_ZIP))
 else
 	@test -f $(TF_PLAN) || { echo "$(TF_PLAN) not found: run make tf-plan ENV=$(ENV) first (in CI: the plan job's artifact)" >&2; exit 2; }
 	$(TF) apply -input=false $(TF_PLAN)

@@ -136,7 +136,7 @@ def cmd_local_up(args: argparse.Namespace, config: Config) -> int:
 
         from local_aws.demo.lifecycle import GITLAB_TOKEN, deploy_job
         from local_aws.gitlab import FakeGitLab
-        from local_aws.provision import provision
+        from local_aws.provisioning.provision import provision
         from local_aws.server import export_to
 
         def on_start(endpoint: Any) -> None:

@@ -52,9 +52,13 @@ class _QuietHandler(MotoRequestHandler):
 
 
 def _default_executor_factory() -> ExecutorFactory:
-    from local_aws.executor import PipelineExecutor
+    """The pipeline executor, emitting its events with contracts.json's detail-types."""
+    import functools
 
-    factory: ExecutorFactory = PipelineExecutor
+    from local_aws.executor import PipelineExecutor
+    from pipeline_scripts.config.contracts import load as load_contracts
+
+    factory: ExecutorFactory = functools.partial(PipelineExecutor, detail_types=load_contracts().detail_types)
     return factory
 
 

@@ -5,23 +5,25 @@ packaged flat (``notifier.py``, ``common.py``, ... at the zip root), so they imp
 
 Event shapes: Amazon S3 User Guide, "EventBridge event message structure"; Amazon SageMaker Developer
 Guide, "Events that Amazon SageMaker AI sends to Amazon EventBridge". Samples: ``tests/events/*.json``.
+
+The detail-types, step names and sentinels come from ``contracts.json``: the zip ships it next to the
+handlers; in a checkout it is at the repository root, two levels above this folder.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-S3_OBJECT_CREATED = "Object Created"
-STEP_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Step Status Change"
-EXECUTION_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
-MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
+CONTRACTS_FILE = "contracts.json"
 
 
 class MalformedEventError(ValueError):
@@ -33,7 +35,46 @@ class MalformedEventError(ValueError):
 
 
 class ConfigurationError(RuntimeError):
-    """A missing or invalid environment variable of the function (a deployment bug: raise, never drop)."""
+    """A missing or invalid environment variable or contract of the function (a deployment bug: raise)."""
+
+
+def contracts_path() -> Path:
+    """``contracts.json`` next to this module (the Lambda zip), else at the repository root."""
+    here = Path(__file__).resolve().parent
+    candidates = (here / CONTRACTS_FILE, here.parent.parent / CONTRACTS_FILE)
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise ConfigurationError(
+        f"{CONTRACTS_FILE} not found at {' or '.join(map(str, candidates))}: the Lambda zip ships it next "
+        "to the handlers (make lambda-package)"
+    )
+
+
+def _load_contracts(path: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ConfigurationError(f"{path} is not valid JSON: {exc}") from exc
+    return data
+
+
+CONTRACTS_PATH = contracts_path()
+CONTRACTS = _load_contracts(CONTRACTS_PATH)
+
+
+def contract(section: str, key: str) -> str:
+    """One name of contracts.json, e.g. ``contract("steps", "model_quality")``."""
+    value = CONTRACTS.get(section, {}).get(key)
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{CONTRACTS_PATH} has no {section}.{key}")
+    return value
+
+
+S3_OBJECT_CREATED = contract("detail_types", "s3_object_created")
+STEP_STATUS_CHANGE = contract("detail_types", "step_status")
+EXECUTION_STATUS_CHANGE = contract("detail_types", "execution_status")
+MODEL_PACKAGE_STATE_CHANGE = contract("detail_types", "model_package_state")
 
 
 # --------------------------------------------------------------------------- typed events

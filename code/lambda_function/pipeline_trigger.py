@@ -25,9 +25,10 @@ from common import MalformedEventError, S3ObjectCreated, StepStatusChange
 
 log = logging.getLogger(__name__)
 
-MODEL_QUALITY_STEP = "ModelQualityCalcStep"
+MODEL_QUALITY_STEP = common.contract("steps", "model_quality")
 GROUND_TRUTH_FILE = "ground-truth.csv"
-NO_GROUND_TRUTH = "none"  # the inference pipeline's sentinel: skip the model-quality branch
+# GroundTruthUri when there is none: the inference pipeline skips its model-quality branch.
+NO_GROUND_TRUTH = common.contract("sentinels", "no_ground_truth")
 # An HPO execution in one of these states is running: never start a second one.
 RUNNING_STATUSES = frozenset({"Executing", "Stopping"})
 # StartPipelineExecution ClientRequestToken: 32 to 128 characters (SageMaker API Reference).

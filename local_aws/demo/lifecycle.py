@@ -35,9 +35,11 @@ from typing import Any, TypeVar
 
 from local_aws.demo.report import epoch
 from pipeline_scripts.config import Config
+from pipeline_scripts.config.contracts import load as load_contracts
 from pipeline_scripts.paths import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
+STEPS = load_contracts().steps  # step key → name (contracts.json)
 
 T = TypeVar("T")
 # The demo's tuning budget (pipelines.yaml's hpo.max_jobs is for real accounts); MLOPS_HPO__MAX_JOBS wins.
@@ -217,7 +219,7 @@ class Lifecycle:
         )
         note = self.wait_for(
             "data scientist notified of the new version",
-            lambda: self.notified("CandidateModel-RegisterModel"),
+            lambda: self.notified(STEPS["register"]),
             20,
         )
         if note:
@@ -264,7 +266,7 @@ class Lifecycle:
         self.check(
             "inference on the drifted batch failed at ModelQualityCalcStep",
             done.get("PipelineExecutionStatus") == "Failed"
-            and "ModelQualityCalcStep" in _failed_steps(self.sm, arn),
+            and STEPS["model_quality"] in _failed_steps(self.sm, arn),
             done.get("FailureReason", "")[:200],
         )
         if arn:
@@ -314,8 +316,8 @@ class Lifecycle:
         )
 
     def _quality_checks(self, arn: str, *, expect_drift: bool) -> None:
-        dq = self.step_outputs(arn, "DataQualityCheck")
-        mq = self.step_outputs(arn, "ModelQualityCalcStep")
+        dq = self.step_outputs(arn, STEPS["data_quality_check"])
+        mq = self.step_outputs(arn, STEPS["model_quality"])
         violations: list[Any] = []
         if dq:
             uri = next(iter(dq.values()))
@@ -349,7 +351,7 @@ class Lifecycle:
                 r["event"]
                 for r in events
                 if r.get("detail-type") == "SageMaker Model Building Pipeline Execution Step Status Change"
-                and r["event"]["detail"].get("stepName") == "ModelQualityCalcStep"
+                and r["event"]["detail"].get("stepName") == STEPS["model_quality"]
                 and r["event"]["detail"].get("currentStepStatus") == "Failed"
             ),
             None,
@@ -387,7 +389,7 @@ def run_demo(
 ) -> DemoResult:
     """Start a fresh local endpoint, provision it from the repo's Terraform, run the lifecycle."""
     from local_aws.gitlab import FakeGitLab
-    from local_aws.provision import provision
+    from local_aws.provisioning.provision import provision
     from local_aws.server import LocalAWS
 
     wall = time.monotonic()

@@ -17,13 +17,15 @@ from typing import Any
 
 from local_aws.demo import dag
 from pipeline_scripts.config import Config
+from pipeline_scripts.config.contracts import load as load_contracts
 
 log = logging.getLogger(__name__)
+STEPS = load_contracts().steps  # step key → name (contracts.json)
 
 QUALITY_FILES = {
-    "DataQualityCheck": ("report.html", "constraint_violations.json"),
-    "ModelQualityCalcStep": ("model_quality_report.html", "model_quality.json"),
-    "DataQualityBaseline": ("report.html", "statistics.json"),
+    STEPS["data_quality_check"]: ("report.html", "constraint_violations.json"),
+    STEPS["model_quality"]: ("model_quality_report.html", "model_quality.json"),
+    STEPS["data_quality_baseline"]: ("report.html", "statistics.json"),
 }
 
 
@@ -228,7 +230,7 @@ def _artifact_html(item: dict[str, Any]) -> str:
     link = f"<a href='{_e(item['href'])}'>{_e(item['step'])} report</a>" if item.get("href") else ""
     summary = ""
     result = item.get("result")
-    if item["step"] == "DataQualityCheck" and isinstance(result, dict):
+    if item["step"] == STEPS["data_quality_check"] and isinstance(result, dict):
         violations = result.get("violations", [])
         summary = f"{len(violations)} violation(s)" + (
             _table(
@@ -241,7 +243,7 @@ def _artifact_html(item: dict[str, Any]) -> str:
             if violations
             else ""
         )
-    elif item["step"] == "ModelQualityCalcStep" and isinstance(result, dict):
+    elif item["step"] == STEPS["model_quality"] and isinstance(result, dict):
         check = result.get("threshold_check", {})
         metrics = result.get("regression_metrics", {})
         summary = (

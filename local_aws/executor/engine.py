@@ -54,6 +54,7 @@ class PipelineExecutor:
         account_id: str,
         region: str,
         *,
+        detail_types: Mapping[str, str],
         max_workers: int = 2,
         scripts_dir: Path | None = None,
     ) -> None:
@@ -69,6 +70,7 @@ class PipelineExecutor:
             lock=self._lock,
             account_id=account_id,
             region=region,
+            detail_types=dict(detail_types),
         )
         self._records: dict[str, ExecutionRecord] = {}
         self._runs: dict[str, ExecutionRun] = {}

@@ -9,14 +9,15 @@ changes: ``Executing`` when it starts, ``Stopping`` on a stop request, then the 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from local_aws.executor.records import ExecutionRecord, StepRecord
 
 SOURCE = "aws.sagemaker"
-STEP_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Step Status Change"
-EXECUTION_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
+# The detail-types come from contracts.json ("detail_types": "step_status", "execution_status"), handed to
+# PipelineExecutor by whoever starts it (local_aws/server.py): the executor imports nothing outside itself.
 
 
 def timestamp(moment: datetime) -> str:
@@ -50,7 +51,13 @@ def envelope(
 
 
 def step_event(
-    execution: ExecutionRecord, step: StepRecord, previous: str | None, account: str, region: str
+    execution: ExecutionRecord,
+    step: StepRecord,
+    previous: str | None,
+    account: str,
+    region: str,
+    *,
+    detail_types: Mapping[str, str],
 ) -> dict[str, Any]:
     detail: dict[str, Any] = {}
     if step.metadata:
@@ -67,11 +74,16 @@ def step_event(
         detail["failureReason"] = step.failure_reason
     detail["pipelineArn"] = execution.pipeline_arn
     detail["pipelineExecutionArn"] = execution.execution_arn
-    return envelope(STEP_STATUS_CHANGE, detail, execution, account, region)
+    return envelope(detail_types["step_status"], detail, execution, account, region)
 
 
 def execution_event(
-    execution: ExecutionRecord, previous: str | None, account: str, region: str
+    execution: ExecutionRecord,
+    previous: str | None,
+    account: str,
+    region: str,
+    *,
+    detail_types: Mapping[str, str],
 ) -> dict[str, Any]:
     detail: dict[str, Any] = {
         "pipelineExecutionDisplayName": execution.display_name,
@@ -86,4 +98,4 @@ def execution_event(
         detail["pipelineExecutionDescription"] = execution.description
     detail["pipelineArn"] = execution.pipeline_arn
     detail["pipelineExecutionArn"] = execution.execution_arn
-    return envelope(EXECUTION_STATUS_CHANGE, detail, execution, account, region)
+    return envelope(detail_types["execution_status"], detail, execution, account, region)

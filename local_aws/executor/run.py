@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +51,7 @@ class RunEnvironment:
     lock: threading.RLock
     account_id: str
     region: str
+    detail_types: Mapping[str, str]  # contracts.json's: step_status, execution_status
 
 
 class ExecutionRun:
@@ -105,7 +106,13 @@ class ExecutionRun:
             if status in ("Succeeded", "Failed", "Stopped"):
                 self.record.end_time = self.record.last_modified_time
             self._persist()
-            event = events.execution_event(self.record, previous, self.env.account_id, self.env.region)
+            event = events.execution_event(
+                self.record,
+                previous,
+                self.env.account_id,
+                self.env.region,
+                detail_types=self.env.detail_types,
+            )
         self._emit(event)
 
     def _set_step(self, step: StepRecord, status: str, **changes: Any) -> None:
@@ -121,7 +128,14 @@ class ExecutionRun:
             self.record.steps[step.name] = step
             self.record.last_modified_time = now()
             self._persist()
-            event = events.step_event(self.record, step, previous, self.env.account_id, self.env.region)
+            event = events.step_event(
+                self.record,
+                step,
+                previous,
+                self.env.account_id,
+                self.env.region,
+                detail_types=self.env.detail_types,
+            )
         self._emit(event)
 
     # ----------------------------------------------------------------------------------------------------

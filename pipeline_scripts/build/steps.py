@@ -1,7 +1,7 @@
 """Step factories shared by the three pipeline builders. Every SageMaker SDK call lives in this package.
 
-Container paths used by the steps, and the stable step names (they appear in EventBridge rules, in
-``custom_notification_config`` and in the notifier), are defined here once.
+Container paths used by the steps are defined here once; the stable step names (EventBridge rules,
+``custom_notification_config`` and the Lambdas use them) come from ``contracts.json``.
 """
 
 from __future__ import annotations
@@ -21,30 +21,32 @@ from sagemaker.workflow.steps import ProcessingStep
 
 from pipeline_scripts.build.code_bundle import CodeBundle
 from pipeline_scripts.config import Config, JobResources
+from pipeline_scripts.config.contracts import load as load_contracts
 
-# --- Stable step names --------------------------------------------------------------------------------
-PREPROCESS = "PreprocessData"
-DATA_QUALITY_BASELINE = "DataQualityBaseline"
-TRAIN = "TrainModel"
-TUNE = "TuneModel"
-EVALUATE = "EvaluateModel"
-CHECK_EVALUATION = "CheckModelEvaluation"
-# ModelStep appends "-RegisterModel" / "-CreateModel" to the name it is given; these are the results.
-REGISTER_MODEL_STEP = "CandidateModel"
-REGISTER = f"{REGISTER_MODEL_STEP}-RegisterModel"
-FAIL_EVALUATION = "FailModelEvaluation"
-CREATE_MODEL_STEP = "ApprovedModel"
-CREATE_MODEL = f"{CREATE_MODEL_STEP}-CreateModel"
-PREPROCESS_INFERENCE = "PreprocessInferenceData"
-TRANSFORM = "BatchTransform"
-JOIN = "JoinPredictions"
-DATA_QUALITY_CHECK = "DataQualityCheck"
-CHECK_GROUND_TRUTH = "CheckGroundTruth"
-MODEL_QUALITY = "ModelQualityCalcStep"
+# --- Stable step names: contracts.json's (event rules, custom_notification_config and the Lambdas use them)
+_CONTRACTS = load_contracts()
+PREPROCESS = _CONTRACTS.step("preprocess")
+DATA_QUALITY_BASELINE = _CONTRACTS.step("data_quality_baseline")
+TRAIN = _CONTRACTS.step("train")
+TUNE = _CONTRACTS.step("tune")
+EVALUATE = _CONTRACTS.step("evaluate")
+CHECK_EVALUATION = _CONTRACTS.step("check_evaluation")
+# ModelStep appends "-RegisterModel" / "-CreateModel" to the name it is given; the contract has the results.
+REGISTER = _CONTRACTS.step("register")
+REGISTER_MODEL_STEP = REGISTER.removesuffix("-RegisterModel")
+FAIL_EVALUATION = _CONTRACTS.step("fail_evaluation")
+CREATE_MODEL = _CONTRACTS.step("create_model")
+CREATE_MODEL_STEP = CREATE_MODEL.removesuffix("-CreateModel")
+PREPROCESS_INFERENCE = _CONTRACTS.step("preprocess_inference")
+TRANSFORM = _CONTRACTS.step("transform")
+JOIN = _CONTRACTS.step("join")
+DATA_QUALITY_CHECK = _CONTRACTS.step("data_quality_check")
+CHECK_GROUND_TRUTH = _CONTRACTS.step("check_ground_truth")
+MODEL_QUALITY = _CONTRACTS.step("model_quality")
 
 PROCESSING = "/opt/ml/processing"
 LIB_DIR = f"{PROCESSING}/input/lib"
-NO_GROUND_TRUTH = "none"  # parameter sentinel: SageMaker rejects empty-string parameter values
+NO_GROUND_TRUTH = _CONTRACTS.no_ground_truth  # parameter sentinel: SageMaker rejects empty strings
 
 METRIC_DEFINITIONS: list[dict[str, Any]] = [
     # scripts/train.py prints `[i]\ttrain-rmse:x\tvalidation-rmse:y` each round; the last match is final.

@@ -2,7 +2,8 @@
 
 Terraform's ``source_code_hash`` is the zip's SHA-256, so a rebuild that changes nothing but timestamps
 or file order would redeploy every function. Entries are sorted, dated 1980-01-01 (the earliest date a
-zip can hold), have fixed permissions, and only ``*.py`` files outside ``__pycache__`` are included.
+zip can hold), have fixed permissions, and only ``*.py`` files outside ``__pycache__`` are included, plus
+``contracts.json`` from the repository root at the zip root (the handlers read their shared names from it).
 
     python -m pipeline_scripts.tooling.lambda_package --out build/lambda/lambda_function.zip
 """
@@ -15,6 +16,7 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipeline_scripts.config.contracts import CONTRACTS_FILE
 from pipeline_scripts.paths import PROJECT_ROOT
 
 DEFAULT_SRC = PROJECT_ROOT / "code" / "lambda_function"
@@ -37,18 +39,23 @@ def package_files(src: Path) -> list[Path]:
     return sorted(files, key=lambda path: path.relative_to(src).as_posix())
 
 
-def build_package(src: Path, out: Path) -> Path:
-    """Write the zip of ``src``'s Python files to ``out`` and return ``out``."""
+def build_package(src: Path, out: Path, contracts: Path = CONTRACTS_FILE) -> Path:
+    """Write the zip of ``src``'s Python files and ``contracts`` to ``out`` and return ``out``."""
     if not src.is_dir():
         raise LambdaPackageError(f"Lambda source folder {src} does not exist: pass --src")
     files = package_files(src)
     if not files:
         raise LambdaPackageError(f"{src} holds no .py files: nothing to package")
+    if not contracts.is_file():
+        raise LambdaPackageError(f"{contracts} does not exist: the handlers need it at the zip root")
+    entries = {path.relative_to(src).as_posix(): path for path in files}
+    entries[CONTRACTS_FILE.name] = contracts  # where the handlers look for it
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for path in files:
-            info = zipfile.ZipInfo(path.relative_to(src).as_posix(), date_time=FIXED_DATE)
+        for name in sorted(entries):
+            path = entries[name]
+            info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
             info.external_attr = FILE_MODE << 16
             info.create_system = 3  # Unix, so the mode bits mean the same on every build machine
             info.compress_type = zipfile.ZIP_DEFLATED

@@ -1,4 +1,4 @@
-"""Every EventBridge pattern of events.tf (read by local_aws.tf_rules for env_files/local.tfvars) against
+"""Every EventBridge pattern of events.tf (provisioning/rules.py renders it for env_files/local.tfvars) vs
 the realistic events of tests/events: which rules each event reaches, and which it must not.
 
 Positives and negatives: each sample event, plus variants that differ in one field (another prefix or
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from local_aws.events.patterns import matches, validate_pattern
-from local_aws.tf_rules import read_rules
+from local_aws.provisioning.rules import read_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "tests" / "events"

@@ -21,6 +21,8 @@ from typing import Any
 import boto3
 import pytest
 
+from pipeline_scripts.config.contracts import load as load_contracts
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 BUCKET = "mlops-local-bucket"
@@ -136,6 +138,25 @@ def test_the_cli_and_boto3_see_the_rules_and_functions_provisioned_from_the_repo
             "mlops-local-deploy-trigger",
         }
     )
+
+
+def test_the_provisioned_functions_have_the_settings_of_contracts_json(endpoint: Endpoint) -> None:
+    lam = endpoint.boto3("lambda")
+    names = {
+        "notifier": "mlops-local-notifier",
+        "pipeline_trigger": "mlops-local-pipeline-trigger",
+        "deploy_trigger": "mlops-local-deploy-trigger",
+    }
+    for key, contract in load_contracts().lambda_functions.items():
+        function = lam.get_function_configuration(FunctionName=names[key])
+        assert (function["Handler"], function["Timeout"], function["MemorySize"]) == (
+            contract.handler,
+            contract.timeout,
+            contract.memory_size,
+        )
+        assert sorted(function["Environment"]["Variables"]) == sorted(contract.environment)
+        concurrency = lam.get_function_concurrency(FunctionName=names[key])["ReservedConcurrentExecutions"]
+        assert concurrency == (5 if contract.reserved_concurrency is None else contract.reserved_concurrency)
 
 
 def test_objects_written_by_one_are_read_by_the_other(endpoint: Endpoint) -> None:

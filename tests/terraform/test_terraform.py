@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from local_aws.terraform import TerraformError, provider_mirror, run, terraform_available, terraform_env
+from local_aws.provisioning.terraform import (
+    TerraformError,
+    provider_mirror,
+    run,
+    terraform_available,
+    terraform_env,
+)
 from tests.conftest import missing_tool
 
 ROOT = Path(__file__).resolve().parents[2]

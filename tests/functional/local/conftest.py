@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from local_aws.executor import Clients, PipelineExecutor
+from pipeline_scripts.config.contracts import load as load_contracts
 from tests.functional.local.definitions import BUCKET
 
 ACCOUNT = "123456789012"
@@ -66,7 +67,15 @@ def local_aws_at(workdir: Path, max_workers: int = 2) -> Iterator[LocalAws]:
         )
         clients.s3.create_bucket(Bucket=BUCKET)
         events: list[dict[str, Any]] = []
-        executor = PipelineExecutor(clients, workdir, events.append, ACCOUNT, REGION, max_workers=max_workers)
+        executor = PipelineExecutor(
+            clients,
+            workdir,
+            events.append,
+            ACCOUNT,
+            REGION,
+            detail_types=load_contracts().detail_types,
+            max_workers=max_workers,
+        )
         try:
             yield LocalAws(clients=clients, executor=executor, workdir=workdir, events=events)
         finally:

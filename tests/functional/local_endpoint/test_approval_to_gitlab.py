@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from local_aws.gitlab import FakeGitLab, PipelineTrigger
 from local_aws.server import LocalAWS
-from tests.conftest import ROOT
+from pipeline_scripts.tooling.lambda_package import DEFAULT_SRC, build_package
 
 from .conftest import ROLE, make_queue
 
 GROUP = "mlops-local-abalone"
 
 
-def _package() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for source in sorted((ROOT / "code" / "lambda_function").glob("*.py")):
-            archive.write(source, source.name)
-    return buffer.getvalue()
-
-
-def test_approving_a_version_runs_the_deploy_job(aws: LocalAWS, client: Callable[[str], Any]) -> None:
+def test_approving_a_version_runs_the_deploy_job(
+    aws: LocalAWS, client: Callable[[str], Any], tmp_path: Path
+) -> None:
     jobs: list[PipelineTrigger] = []
     with FakeGitLab("glptt-local", jobs.append, project_id="42") as gitlab:
         secret = client("secretsmanager").create_secret(Name="gitlab-token", SecretString="glptt-local")[
@@ -38,7 +31,7 @@ def test_approving_a_version_runs_the_deploy_job(aws: LocalAWS, client: Callable
             Runtime="python3.12",
             Role=ROLE,
             Handler="deploy_trigger.handler",
-            Code={"ZipFile": _package()},
+            Code={"ZipFile": build_package(DEFAULT_SRC, tmp_path / "lambda.zip").read_bytes()},
             Timeout=30,
             DeadLetterConfig={"TargetArn": dlq},
             Environment={

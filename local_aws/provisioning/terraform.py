@@ -2,15 +2,16 @@
 
     outputs = apply_local(endpoint_url, Path("build/terraform/local"), Path("env_files/local.tfvars"))
 
-The ``*.tf`` files, ``tags.json`` and ``.terraform.lock.hcl`` are copied into ``workdir`` next to an
-``override.tf`` that swaps the GitLab http backend for a local state file and points every AWS service
-the configuration uses at ``endpoint_url`` with dummy credentials. ``terraform init`` installs
+The ``*.tf`` files, ``tags.json``, ``contracts.json``, the rule templates (``events/``) and
+``.terraform.lock.hcl`` are copied into ``workdir`` next to an ``override.tf`` that swaps the GitLab http
+backend for a local state file and points every AWS service the configuration uses at ``endpoint_url``
+with dummy credentials. ``terraform init`` installs
 ``hashicorp/aws`` from the filesystem mirror (``$TF_PROVIDER_MIRROR``, else ``/opt/tf-plugins``) when
 one exists, else from the registry. Do not ``destroy`` against moto: reset the local endpoint instead.
 
 Also a command (``make tf-plan ENV=local`` / ``make tf-apply ENV=local`` call it)::
 
-    python -m local_aws.terraform apply --endpoint-url http://127.0.0.1:4566
+    python -m local_aws.provisioning.terraform apply --endpoint-url http://127.0.0.1:4566
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pipeline_scripts.paths import LAMBDA_SOURCE_DIR, LAMBDA_ZIP, PROJECT_ROOT
+
 __all__ = [
     "MIN_VERSION",
     "TerraformError",
@@ -37,13 +40,13 @@ __all__ = [
     "terraform_env",
 ]
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MIRROR = Path("/opt/tf-plugins")
 MIN_VERSION = (1, 9, 0)  # versions.tf: required_version
 CLI_CONFIG_TEMPLATE = PROJECT_ROOT / "terraform.rc"
-LAMBDA_ZIP = PROJECT_ROOT / "build" / "lambda" / "lambda_function.zip"
-# What the configuration needs besides *.tf (main.tf reads tags.json; the lock pins the provider).
-EXTRA_FILES = ("tags.json", ".terraform.lock.hcl")
+# What the configuration needs besides *.tf: main.tf reads tags.json and contracts.json, events.tf renders
+# the templates under events/, the lock pins the provider.
+EXTRA_FILES = ("tags.json", "contracts.json", ".terraform.lock.hcl")
+TEMPLATE_DIRS = ("events",)
 # Every service the configuration calls (provider "endpoints" keys).
 SERVICES = (
     "cloudwatch",
@@ -149,7 +152,7 @@ def run(args: Sequence[str], cwd: Path, env: Mapping[str, str], timeout: float =
 def _override(endpoint_url: str, state_file: Path) -> str:
     width = max(map(len, SERVICES))  # aligned as `terraform fmt` writes it
     endpoints = "\n".join(f'    {service.ljust(width)} = "{endpoint_url}"' for service in SERVICES)
-    return f"""# Written by local_aws/terraform.py: local state, every AWS service at the local endpoint.
+    return f"""# Written by local_aws/provisioning: local state, every AWS service at the local endpoint.
 terraform {{
   backend "local" {{
     path = "{state_file.as_posix()}"
@@ -183,6 +186,9 @@ def prepare(endpoint_url: str, workdir: Path, tf_dir: Path = PROJECT_ROOT) -> Pa
     for path in [*sources, *(tf_dir / name for name in EXTRA_FILES)]:
         if path.is_file():
             shutil.copy2(path, workdir / path.name)
+    for name in TEMPLATE_DIRS:
+        if (tf_dir / name).is_dir():
+            shutil.copytree(tf_dir / name, workdir / name, dirs_exist_ok=True)
     (workdir / "override.tf").write_text(
         _override(endpoint_url, workdir / "terraform.tfstate"), encoding="utf-8"
     )
@@ -196,7 +202,7 @@ def _lambda_zip(path: Path | None) -> Path:
         return path.resolve()
     from pipeline_scripts.tooling.lambda_package import build_package
 
-    return build_package(PROJECT_ROOT / "code" / "lambda_function", LAMBDA_ZIP).resolve()
+    return build_package(LAMBDA_SOURCE_DIR, LAMBDA_ZIP).resolve()
 
 
 def _init(workdir: Path, env: Mapping[str, str], timeout: float) -> None:
@@ -266,7 +272,7 @@ def plan_local(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m local_aws.terraform", description=__doc__.splitlines()[0]
+        prog="python -m local_aws.provisioning.terraform", description=__doc__.splitlines()[0]
     )
     parser.add_argument("command", choices=("plan", "apply"))
     parser.add_argument(

@@ -1,6 +1,6 @@
-"""local_aws.tf_rules: the EventBridge rules read from the .tf files and a tfvars file, without Terraform.
+"""provisioning/rules.py: EventBridge rules rendered from events/*.tftpl and a tfvars file, without Terraform.
 
-tests/functional/test_tf_parity.py checks the same reader against a real `terraform apply`.
+tests/functional/test_tf_parity.py checks the same renderer against `terraform plan`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from local_aws.tf_rules import InputTransformer, RuleSpec, TfRulesError, read_rules
+from local_aws.provisioning.rules import RulesError, RuleSpec, read_rules, read_variables, render_template
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / "env_files" / "local.tfvars"
@@ -142,11 +142,7 @@ def test_targets_name_the_functions(local: dict[str, RuleSpec]) -> None:
     }
     notifier = targets["step-status"]
     assert notifier.arn == "arn:aws:lambda:us-east-1:123456789012:function:mlops-local-notifier"
-    assert (
-        notifier.input_transformer is None
-        and notifier.pipeline_parameters is None
-        and notifier.role_arn is None
-    )
+    assert notifier.pipeline_parameters is None and notifier.role_arn is None
     assert notifier.dead_letter_arn == "arn:aws:sqs:us-east-1:123456789012:mlops-local-dead-letter"
     assert notifier.put_targets_entry() == {
         "Id": "step-status",
@@ -230,112 +226,99 @@ def test_several_statuses_become_or_alternatives_and_empty_lists_remove_rules(tm
     assert {"step-status", "execution-status"} & set(by_purpose(read_rules(off))) == set()
 
 
-def test_input_transformers_and_dynamic_blocks_of_any_configuration(tmp_path: Path) -> None:
-    """The reader is generic: a target with an input transformer, a count, a set for_each, a topic."""
-    (tmp_path / "main.tf").write_text(
-        """
-variable "names" {
-  type = set(string)
-}
-variable "paths" {
-  type    = map(string)
-  default = { step = "$.detail.stepName" }
-}
-locals {
-  prefix = upper("x")
-}
-resource "aws_sns_topic" "alerts" {
-  name = "alerts-${local.prefix}"
-}
-resource "aws_cloudwatch_event_rule" "this" {
-  for_each      = var.names
-  name          = "${local.prefix}-${each.key}"
-  event_pattern = jsonencode({ source = [each.value], "detail-type" = ["a", "b"] })
-  state         = each.key == "off" ? "DISABLED" : "ENABLED"
-}
-resource "aws_cloudwatch_event_target" "this" {
-  count     = 2
-  rule      = aws_cloudwatch_event_rule.this[["off", "on"][count.index]].name
-  target_id = "t${count.index}"
-  arn       = aws_sns_topic.alerts.arn
-
-  dynamic "input_transformer" {
-    for_each = count.index == 0 ? [var.paths] : []
-    iterator = transformer
-    content {
-      input_paths    = transformer.value
-      input_template = "\\"step <step> $${literal}\\""
+def test_custom_pairs_are_excluded_once_and_only_for_their_status(tmp_path: Path) -> None:
+    rules = by_purpose(
+        read_rules(
+            with_extra(
+                tmp_path,
+                LOCAL,
+                'notify_step_statuses = ["Starting", "Failed"]\n'
+                "custom_notification_config = [\n"
+                '  { step_name = "A", step_status = "Failed", step_msg = "m" },\n'
+                '  { step_name = "A", step_status = "Failed", step_msg = "again" },\n'
+                '  { step_name = "B", step_status = "Stopped", step_msg = "not notified" },\n'
+                "]",
+            )
+        )
+    )
+    assert (rules["step-status"].event_pattern or {})["detail"]["$or"] == [
+        {"currentStepStatus": ["Starting"]},
+        {"currentStepStatus": ["Failed"], "stepName": [{"anything-but": ["A"]}]},
+    ]
+    assert {purpose for purpose in rules if purpose.startswith("custom-")} == {
+        "custom-0",
+        "custom-1",
+        "custom-2",
     }
-  }
-}
-"""
+    assert (
+        rules["custom-2"].description
+        == "Custom message when step B is Stopped (custom_notification_config[2])"
     )
-    (tmp_path / "test.tfvars").write_text('names = ["on", "off", "on"]\n')
-    rules = {rule.name: rule for rule in read_rules(tmp_path / "test.tfvars", tmp_path, region="eu-west-1")}
-    assert set(rules) == {"X-on", "X-off"}
-    assert rules["X-off"].state == "DISABLED" and rules["X-on"].state == "ENABLED"
-    assert rules["X-on"].event_pattern == {"source": ["on"], "detail-type": ["a", "b"]}
-    (target,) = rules["X-off"].targets
-    assert (target.id, target.arn_kind, target.resource_name) == ("t0", "sns", "alerts-X")
-    assert target.arn == "arn:aws:sns:eu-west-1:123456789012:alerts-X"
-    assert target.input_transformer == InputTransformer(
-        input_paths={"step": "$.detail.stepName"}, input_template='"step <step> ${literal}"'
-    )
-    assert rules["X-on"].targets[0].input_transformer is None
 
 
-def rule(name: str) -> str:
-    schedule = 'schedule_expression = "rate(1 day)"'
-    return f'resource "aws_cloudwatch_event_rule" "r" {{\n  name = {name}\n  {schedule}\n}}\n'
+def test_without_custom_messages_one_status_has_no_step_filter(tmp_path: Path) -> None:
+    rules = by_purpose(read_rules(with_extra(tmp_path, LOCAL, "custom_notification_config = []")))
+    assert (rules["step-status"].event_pattern or {})["detail"] == {
+        "pipelineArn": LOCAL_PIPELINES,
+        "currentStepStatus": ["Failed"],
+    }
+    assert not any(purpose.startswith("custom-") for purpose in rules)
 
 
-TARGET_WITHOUT_ID = (
-    'resource "aws_cloudwatch_event_target" "t" {\n  rule = "r"\n  arn = "arn:aws:sqs:us-east-1:1:q"\n}\n'
-)
+def test_variables_are_the_tfvars_over_the_defaults_of_variables_tf(tmp_path: Path) -> None:
+    variables = read_variables(LOCAL, {"gitlab_url": "http://127.0.0.1:9"})
+    assert variables["environment"] == "local"
+    assert variables["notify_execution_statuses"] == ["Failed", "Stopped"]  # default
+    assert variables["training_schedule"] is None  # default null
+    assert variables["gitlab_url"] == "http://127.0.0.1:9"  # override
+    missing = tmp_path / "missing.tfvars"
+    missing.write_text(LOCAL.read_text().replace('user_id = "local-developer"', ""))
+    with pytest.raises(
+        RulesError, match=re.escape(f"{missing}: user_id is not set and variables.tf gives it no default")
+    ):
+        read_variables(missing)
+    with pytest.raises(RulesError, match="file not found"):
+        read_rules(tmp_path / "nope.tfvars")
+    (tmp_path / "bad.tfvars").write_text('environment = "local\n')
+    with pytest.raises(RulesError, match=re.escape("bad.tfvars: not valid HCL")):
+        read_variables(tmp_path / "bad.tfvars")
+
+
+# --- the template language: what templatefile does, for the subset the templates use -------------------
+
+
+def render(tmp_path: Path, text: str, **variables: object) -> object:
+    (tmp_path / "t.json.tftpl").write_text(text)
+    return render_template(tmp_path / "t.json.tftpl", variables)
+
+
+def test_templates_interpolate_names_attributes_and_jsonencode(tmp_path: Path) -> None:
+    assert render(
+        tmp_path,
+        '{"a": "${name}-${obj.key}", "n": "${n} ${f} ${yes}", '
+        '"l": ${jsonencode(items)}, "o": ${ jsonencode(obj) }}',
+        name="x",
+        obj={"key": "v"},
+        n=3,
+        f=2.0,
+        yes=True,
+        items=["p", None],
+    ) == {"a": "x-v", "n": "3 2 true", "l": ["p", None], "o": {"key": "v"}}
+    assert render(tmp_path, '{"literal": "$${name} %%{x}"}', name="x") == {"literal": "${name} %{x}"}
 
 
 @pytest.mark.parametrize(
-    ("tf", "message"),
+    ("text", "message"),
     [
-        ('locals {\n  x = file("a")\n}\n' + rule("local.x"), "function file() is not supported"),
-        (
-            'resource "aws_lambda_function" "f" {\n  function_name = "f"\n}\n'
-            + rule("aws_lambda_function.f.version"),
-            "known only after apply",
-        ),
-        (
-            'resource "aws_cloudwatch_event_rule" "r" {\n  name = "r"\n}\n',
-            "neither event_pattern nor schedule",
-        ),
-        (rule("var.missing"), "var.missing is not declared"),
-        ("locals {\n  a = local.b\n  b = local.a\n}\n" + rule("local.a"), "refers to itself"),
-        (
-            rule('"r"') + TARGET_WITHOUT_ID,
-            "set target_id",
-        ),
+        ('{\n"a": "${missing}"}', "t.json.tftpl:2: ${missing}: 'missing' is not a variable or key"),
+        ('{"a": "${obj.nope}"}', "${obj.nope}: 'nope' is not a variable or key"),
+        ('{"a": "${items}"}', "${items} is a list or map: use ${jsonencode(...)}"),
+        ('{"a": "${none}"}', "${none} is null"),
+        ('{"a": "%{ if true }x%{ endif }"}', "template directives are not supported"),
+        ('{"a": ${name}}', "t.json.tftpl: the rendered template is not JSON (line 1"),
     ],
-    ids=[
-        "unsupported-function",
-        "unknown-attribute",
-        "no-pattern",
-        "undeclared-variable",
-        "cycle",
-        "no-target-id",
-    ],
+    ids=["unknown-variable", "unknown-key", "list-in-string", "null-in-string", "directive", "not-json"],
 )
-def test_what_cannot_be_known_without_terraform_is_an_error(tmp_path: Path, tf: str, message: str) -> None:
-    (tmp_path / "main.tf").write_text(tf)
-    (tmp_path / "x.tfvars").write_text("")
-    with pytest.raises(TfRulesError, match=re.escape(message)):
-        read_rules(tmp_path / "x.tfvars", tmp_path)
-
-
-def test_tfvars_values_are_checked_against_the_variable_types(tmp_path: Path) -> None:
-    bad = tmp_path / "local.tfvars"
-    bad.write_text(
-        LOCAL.read_text().replace("recreate_pipelines       = false", 'recreate_pipelines = "maybe"')
-    )
-    with pytest.raises(TfRulesError, match=r"var\.recreate_pipelines"):
-        read_rules(bad)
-    with pytest.raises(TfRulesError, match="file not found"):
-        read_rules(tmp_path / "missing.tfvars")
+def test_template_errors_name_the_file_and_the_key(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(RulesError, match=re.escape(message)):
+        render(tmp_path, text, obj={"key": "v"}, items=[1], none=None, name="x")
