@@ -248,25 +248,32 @@ variable "model_package_group_name" {
   }
 }
 
-variable "model_quality_metric" {
-  description = "Read by the CLI: the metric ModelQualityCalcStep checks (rmse, mse, mae or r2). Not used by Terraform."
+variable "dataset_dir" {
+  description = "Read by the CLI: the folder (relative to the repository) holding dataset.yaml and the sample data files. Not used by Terraform."
   type        = string
-  default     = "rmse"
+  default     = "data"
 
   validation {
-    condition     = contains(["rmse", "mse", "mae", "r2"], var.model_quality_metric)
-    error_message = "model_quality_metric must be one of rmse, mse, mae, r2."
+    condition     = length(trimspace(var.dataset_dir)) > 0
+    error_message = "dataset_dir must name a folder, e.g. \"data\"."
+  }
+}
+
+variable "model_quality_metric" {
+  description = "Read by the CLI: the metric ModelQualityCalcStep checks; \"\" (the default): the data set's model_quality metric. It must fit the data set's problem type (regression: rmse, mse, mae, r2; binary: f1, accuracy, precision, recall, auc, logloss; multiclass: macro_f1, weighted_f1, accuracy, logloss). Not used by Terraform."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = contains(["", "rmse", "mse", "mae", "r2", "f1", "accuracy", "precision", "recall", "auc", "logloss", "macro_f1", "weighted_f1"], var.model_quality_metric)
+    error_message = "model_quality_metric must be \"\" or one of rmse, mse, mae, r2, f1, accuracy, precision, recall, auc, logloss, macro_f1, weighted_f1."
   }
 }
 
 variable "model_quality_threshold" {
-  description = "Read by the CLI: ModelQualityCalcStep fails when the metric breaches this (and the HPO pipeline starts). Not used by Terraform."
+  description = "Read by the CLI: ModelQualityCalcStep fails when the metric breaches this (and the HPO pipeline starts); null (the default): the data set's model_quality threshold. Not used by Terraform."
   type        = number
-
-  validation {
-    condition     = var.model_quality_threshold > 0 && (var.model_quality_metric != "r2" || var.model_quality_threshold <= 1)
-    error_message = "model_quality_threshold must be a positive number (for r2: between 0 and 1)."
-  }
+  default     = null
 }
 
 variable "role_arn" {

@@ -26,9 +26,12 @@ pipeline_inf             = "mlops-staging-batch-inference"
 recreate_pipelines       = false
 model_package_group_name = "mlops-staging-abalone"
 
-# Model quality on the inference pipeline: ModelQualityCalcStep fails when the metric breaches this.
-model_quality_metric    = "rmse"
-model_quality_threshold = 3.0
+# The data set: the folder holding dataset.yaml (the schema, the problem type and the default model
+# quality) and the sample data files. ModelQualityCalcStep fails when the data set's model_quality metric
+# breaches its threshold, unless this environment sets its own (the metric must fit the problem type):
+dataset_dir = "data"
+# model_quality_metric    = "rmse"
+# model_quality_threshold = 3.0
 
 # --- Identity, encryption, network -------------------------------------------------
 role_arn  = "arn:aws:iam::222222222222:role/mlops-staging-sagemaker-execution"

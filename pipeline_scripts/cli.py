@@ -83,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument(
         "--batch", default="", help="batch folder name (default: the UTC time); never overwrites"
     )
-    upload.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    upload.add_argument(
+        "--data-dir", type=Path, default=None, help="default: the data set's folder (tfvars dataset_dir)"
+    )
     generate = data.add_parser("generate", help="regenerate data/ from the abalone source (fixed seed)")
     generate.add_argument("--source", type=Path, default=DATA_DIR / "abalone.csv")
     generate.add_argument("--out", type=Path, default=DATA_DIR)

@@ -1,15 +1,18 @@
-"""Data schema, errors and validated CSV input/output shared by every step script.
+"""Validated CSV input/output shared by every step script: the ONE schema check of the data files.
 
-This is the ONE place that knows the abalone schema. The repository's data files are headerless:
+The schema is the data set's (``dataset.py``: ``dataset.yaml`` as the steps receive it). The data files
+are headerless:
 
-- ``training-data.csv``: the 8 FEATURES then TARGET (9 columns, original order)
-- ``inference-data.csv``: the 8 FEATURES
-- ``ground-truth.csv``: TARGET only
+- ``training-data.csv``: the features in schema order, then the target
+- ``inference-data.csv``: the features
+- ``ground-truth.csv``: the target only
 
 The readers reject, with the file, row and column named: a header row, a row with the wrong number of
-columns, a non-numeric or non-finite value in a numeric column, a missing target, and an empty file.
-Missing feature values are allowed (they become NaN, which XGBoost treats as missing, and the data-quality
-check reports completeness). Unknown categories are allowed too: at inference they are drift, not errors.
+columns, a non-numeric or non-finite value in a numeric column, a missing target, a label that is not one
+of the schema's classes, and an empty file. Missing feature values are allowed (they become NaN, which
+XGBoost treats as missing, and the data-quality check reports completeness). Unknown categories are
+allowed too: at inference they are drift, not errors. The upload pre-check (``mlops data upload``) runs
+these same readers, so a file it accepts never fails a step's reading.
 
 Rows are numbered as lines of the file, starting at 1. Blank lines carry no data and are skipped.
 
@@ -28,6 +31,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
+from dataset import Dataset, label_key
 
 # The error type, the exit codes and the staged writing live in step_io, shared with the data-quality
 # scripts (which must not import pandas); the step scripts keep taking them from here.
@@ -42,20 +46,6 @@ from step_io import (  # noqa: F401  (EXIT_*, StagedOutputs and report_error: re
     report_error,
     staged_outputs,
 )
-
-FEATURES = (
-    "sex",
-    "length",
-    "diameter",
-    "height",
-    "whole_weight",
-    "shucked_weight",
-    "viscera_weight",
-    "shell_weight",
-)
-CATEGORICAL = ("sex",)
-NUMERIC = tuple(name for name in FEATURES if name not in CATEGORICAL)
-TARGET = "rings"
 
 TRAINING_FILE = "training-data.csv"
 INFERENCE_FILE = "inference-data.csv"
@@ -357,29 +347,70 @@ def _raise_first_bad_value(
         )
 
 
-def parse_features_text(text: Union[str, bytes], source: str = "request") -> pd.DataFrame:
-    """Validate and parse headerless CSV text holding the FEATURES (used by serving)."""
+def _target_categorical(schema: Dataset) -> Tuple[str, ...]:
+    return (schema.target,) if schema.is_classification else ()
+
+
+def _check_labels(labels: pd.Series, schema: Dataset, file: str, column: str) -> pd.Series:
+    """Classification labels normalised (``label_key``) and checked against the schema's classes."""
+    keys = labels.map(lambda value: value if pd.isna(value) else label_key(value))
+    unknown = ~keys.isin(schema.classes) & keys.notna()
+    if unknown.any():
+        index = int(np.flatnonzero(unknown.to_numpy())[0])
+        raise DataError(
+            "label %r is not one of the classes %s"
+            % (_shorten(str(labels.iloc[index])), list(schema.classes)),
+            fix="correct the label, or add it to classes in dataset.yaml",
+            file=file,
+            row=index + 1,
+            column=column,
+        )
+    return keys
+
+
+def parse_features_text(text: Union[str, bytes], schema: Dataset, source: str = "request") -> pd.DataFrame:
+    """Validate and parse headerless CSV text holding the features (used by serving)."""
     data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
-    return _parse_table(data, FEATURES, CATEGORICAL, (), source)
+    return _parse_table(data, schema.feature_names, schema.categorical, (), source)
 
 
-def read_training_csv(path: PathLike) -> pd.DataFrame:
-    """Headerless FEATURES + TARGET; the target must be present on every row."""
+def read_training_csv(path: PathLike, schema: Dataset) -> pd.DataFrame:
+    """Headerless features + target; the target must be present on every row (and a class, if any)."""
     file = os.fspath(path)
-    return _parse_table(_load_bytes(file), (*FEATURES, TARGET), CATEGORICAL, (TARGET,), file)
+    columns = (*schema.feature_names, schema.target)
+    categorical = (*schema.categorical, *_target_categorical(schema))
+    frame = _parse_table(_load_bytes(file), columns, categorical, (schema.target,), file)
+    if schema.is_classification:
+        label = column_label(len(columns) - 1, schema.target)
+        frame[schema.target] = _check_labels(frame[schema.target], schema, file, label)
+    return frame
 
 
-def read_features_csv(path: PathLike) -> pd.DataFrame:
-    """Headerless FEATURES (inference data); missing feature values are allowed."""
+def read_features_csv(path: PathLike, schema: Dataset) -> pd.DataFrame:
+    """Headerless features (inference data); missing feature values are allowed."""
     file = os.fspath(path)
-    return _parse_table(_load_bytes(file), FEATURES, CATEGORICAL, (), file)
+    return _parse_table(_load_bytes(file), schema.feature_names, schema.categorical, (), file)
 
 
-def read_target_csv(path: PathLike, name: str = TARGET) -> pd.Series:
-    """A headerless single numeric column (ground truth or predictions); no value may be missing."""
+def read_target_csv(path: PathLike, schema: Dataset) -> pd.Series:
+    """Headerless ground truth: one target value per line (a class label, for classification)."""
     file = os.fspath(path)
-    frame = _parse_table(_load_bytes(file), (name,), (), (name,), file)
+    name = schema.target
+    frame = _parse_table(_load_bytes(file), (name,), _target_categorical(schema), (name,), file)
+    if schema.is_classification:
+        return _check_labels(frame[name], schema, file, column_label(0, name))
     return frame[name]
+
+
+def read_predictions_csv(path: PathLike, schema: Dataset) -> pd.DataFrame:
+    """Batch transform's output (serve.py): ``schema.prediction_columns()``, one row per scored row."""
+    file = os.fspath(path)
+    columns = schema.prediction_columns()
+    categorical = columns[:1] if schema.is_classification else ()
+    frame = _parse_table(_load_bytes(file), columns, categorical, columns, file)
+    if schema.is_classification:
+        frame[columns[0]] = _check_labels(frame[columns[0]], schema, file, column_label(0, columns[0]))
+    return frame
 
 
 def read_numeric_csv(path: PathLike, columns: Sequence[str]) -> pd.DataFrame:

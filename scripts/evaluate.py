@@ -3,17 +3,16 @@
     python3 evaluate.py --model DIR --test DIR --output DIR
 
 - ``--model`` (default ``/opt/ml/processing/model``): directory holding the training job's ``model.tar.gz``
-- ``--test`` (default ``/opt/ml/processing/test``): directory holding ``test.csv`` (transformed, TARGET first)
+- ``--test`` (default ``/opt/ml/processing/test``): directory holding ``test.csv`` (transformed, target first)
 - ``--output`` (default ``/opt/ml/processing/evaluation``): receives ``evaluation.json`` in SageMaker's
-  model-quality layout::
+  model-quality layout for the model's problem type (``metrics.evaluate``), e.g.::
 
     {"regression_metrics": {"mse": {"value": v, "standard_deviation": s}, "rmse": {...}, "mae": {...},
                             "r2": {...}}}
+    {"binary_classification_metrics": {"confusion_matrix": {...}, "f1": {...}, "auc": {...}, ...}}
 
-Standard deviations are bootstrap estimates: BOOTSTRAP_RESAMPLES (100) resamples of the rows, with
-replacement, drawn from ``numpy.random.RandomState(BOOTSTRAP_SEED)`` (42), so they are reproducible;
-the sample standard deviation (ddof=1) of each metric over the resamples is reported. r2 follows
-scikit-learn's convention when the target is constant: 1.0 for a perfect fit, else 0.0.
+The schema (problem type, classes, probability cut-off) is the one the model was trained with (its
+``preprocessor.json``). Standard deviations are ``metrics``' bootstrap estimates (reproducible).
 """
 
 from __future__ import annotations
@@ -27,36 +26,20 @@ import tempfile
 from typing import Any, Dict, List, Optional
 
 import datafiles
+import metrics
 import numpy as np
 import preprocess
-from datafiles import TARGET, ArtifactError, DataError, StepError
+from datafiles import ArtifactError, DataError, StepError
 
 logger = logging.getLogger(__name__)
 
 EVALUATION_FILE = "evaluation.json"
 MODEL_ARCHIVE = "model.tar.gz"
 MODEL_FILE = "xgboost-model.json"  # serve.MODEL_FILE; serve is imported lazily (see evaluate)
-BOOTSTRAP_SEED = 42
-BOOTSTRAP_RESAMPLES = 100
-METRIC_NAMES = ("mse", "rmse", "mae", "r2")
-
-
-def point_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> Dict[str, float]:
-    """mse, rmse, mae and r2 of one sample."""
-    errors = y_pred - y_true
-    mse = float(np.mean(errors**2))
-    total = float(np.sum((y_true - np.mean(y_true)) ** 2))
-    residual = float(np.sum(errors**2))
-    # scikit-learn's convention for a constant target: 1.0 for a perfect fit, else 0.0.
-    r2 = 1.0 - residual / total if total > 0.0 else (1.0 if residual == 0.0 else 0.0)
-    return {"mse": mse, "rmse": float(np.sqrt(mse)), "mae": float(np.mean(np.abs(errors))), "r2": r2}
 
 
 def regression_metrics(
-    y_true: Any,
-    y_pred: Any,
-    seed: int = BOOTSTRAP_SEED,
-    resamples: int = BOOTSTRAP_RESAMPLES,
+    y_true: Any, y_pred: Any, seed: int = metrics.BOOTSTRAP_SEED
 ) -> Dict[str, Dict[str, float]]:
     """{metric: {"value", "standard_deviation"}} for mse, rmse, mae, r2 (bootstrap standard deviations)."""
     truth = np.asarray(y_true, dtype=np.float64).ravel()
@@ -68,20 +51,10 @@ def regression_metrics(
         )
     if len(truth) == 0:
         raise DataError("no rows to compute metrics on", fix="provide at least one row")
-    values = point_metrics(truth, predicted)
-    rng = np.random.RandomState(seed)
-    samples: Dict[str, List[float]] = {name: [] for name in METRIC_NAMES}
-    for _ in range(resamples):
-        rows = rng.randint(0, len(truth), size=len(truth))
-        for name, value in point_metrics(truth[rows], predicted[rows]).items():
-            samples[name].append(value)
-    return {
-        name: {
-            "value": values[name],
-            "standard_deviation": float(np.std(samples[name], ddof=1)) if resamples > 1 else 0.0,
-        }
-        for name in METRIC_NAMES
-    }
+    section: Dict[str, Dict[str, float]] = metrics.evaluate(metrics.REGRESSION, truth, predicted, seed=seed)[
+        metrics.SECTIONS[metrics.REGRESSION]
+    ]
+    return section
 
 
 def extract_model(model_location: str, destination: str) -> str:
@@ -116,18 +89,26 @@ def evaluate(model_location: str, test_location: str, output_dir: str) -> Dict[s
 
     with tempfile.TemporaryDirectory() as workdir:
         model = serve.model_fn(extract_model(model_location, workdir))
+    schema = model.schema
     test_path = datafiles.find_single_csv(test_location, preferred=preprocess.TEST_FILE)
-    frame = datafiles.read_numeric_csv(test_path, [TARGET, *model.transformer["output_columns"]])
+    frame = datafiles.read_numeric_csv(test_path, [schema.target, *model.transformer["output_columns"]])
     values = frame.to_numpy(dtype=np.float64)
     dmatrix = xgb.DMatrix(values[:, 1:], feature_names=list(model.transformer["output_columns"]))
-    predictions = model.booster.predict(dmatrix)
-    document = {"regression_metrics": regression_metrics(values[:, 0], predictions)}
+    predictions = np.asarray(model.booster.predict(dmatrix), dtype=np.float64)
+    document = metrics.evaluate(
+        schema.problem_type,
+        values[:, 0],
+        predictions,
+        labels=schema.labels,
+        cutoff=schema.probability_threshold,
+    )
     datafiles.write_json_atomic(document, os.path.join(output_dir, EVALUATION_FILE))
     logger.info(
-        "%s: %d rows, rmse %.4f",
+        "%s: %d rows, %s %.4f",
         test_path,
         len(values),
-        document["regression_metrics"]["rmse"]["value"],
+        schema.metric,
+        metrics.value_of(document, schema.problem_type, schema.metric),
     )
     return document
 

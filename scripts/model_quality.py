@@ -1,22 +1,26 @@
 """Model-quality step: compare batch predictions with ground truth and enforce a threshold.
 
-    python3 model_quality.py --predictions DIR --ground-truth DIR --output DIR --threshold FLOAT
-                             [--metric rmse] [--problem-type Regression]
+    python3 model_quality.py --predictions DIR --ground-truth DIR --output DIR --metric NAME
+                             --threshold FLOAT [--dataset dataset.json]
 
 - ``--predictions`` (default ``/opt/ml/processing/input/predictions``): ``predictions.csv`` from join.py
-  (headerless, one prediction per line)
+  (headerless, the columns of ``Dataset.prediction_columns()``: the prediction, or the predicted label and
+  the class probabilities)
 - ``--ground-truth`` (default ``/opt/ml/processing/input/ground_truth``): ``ground-truth.csv`` (headerless
-  TARGET, same rows in the same order)
-- ``--output`` (default ``/opt/ml/processing/output``) receives ``model_quality_report.html`` (metrics,
-  predicted vs actual, residuals) and ``model_quality.json`` in Model Monitor's model-quality layout plus a
+  target, same rows in the same order; class labels for classification)
+- ``--output`` (default ``/opt/ml/processing/output``) receives ``model_quality_report.html`` and
+  ``model_quality.json`` in Model Monitor's model-quality layout for the problem type plus a
   ``threshold_check``::
 
     {"version": 0.0, "dataset": {"item_count": N, "evaluation_time": "2026-11-24T14:30:00.000Z"},
      "regression_metrics": {"mae": {"value": v, "standard_deviation": s}, "mse": ..., "rmse": ..., "r2": ...},
      "threshold_check": {"metric": "rmse", "value": v, "threshold": t, "comparison": "<=", "passed": true}}
 
-``--metric`` is one of mse, rmse, mae (lower is better: breached when above the threshold) or r2 (higher
-is better: breached when below). Standard deviations are evaluate.py's bootstrap.
+  (``binary_classification_metrics`` / ``multiclass_classification_metrics`` with the confusion matrix for
+  classification; see ``metrics.py``).
+
+``--metric`` is one of the problem type's metrics; whether higher or lower is better comes from
+``metrics.METRICS`` (breached when above the threshold for lower-is-better metrics, below it otherwise).
 
 Exit codes: 0 within threshold; 1 threshold breached (the JSON is still written; stderr carries one
 ``MODEL QUALITY FAILED: ...`` line: this failure is the retraining signal); 2 bad input (one ``ERROR:``
@@ -34,58 +38,77 @@ import sys
 from typing import Any, Dict, List, NamedTuple, Optional
 
 import datafiles
+import dataset
 import dq_report
-import evaluate
-from datafiles import TARGET, DataError, StepError
+import metrics
+import mq_report
+import numpy as np
+from datafiles import DataError, StepError
+from dataset import Dataset
 
 logger = logging.getLogger(__name__)
 
 MODEL_QUALITY_FILE = "model_quality.json"
 REPORT_FILE = "model_quality_report.html"
 PREDICTIONS_FILE = "predictions.csv"
-LOWER_IS_BETTER = ("mse", "rmse", "mae")
-HIGHER_IS_BETTER = ("r2",)
-METRICS = LOWER_IS_BETTER + HIGHER_IS_BETTER
 
 
-def threshold_check(metric: str, value: float, threshold: float) -> Dict[str, Any]:
-    """Whether ``value`` of ``metric`` is within ``threshold`` (equal passes)."""
-    if metric not in METRICS:
-        raise StepError("unknown metric %r" % metric, fix="use one of %s" % ", ".join(METRICS))
+def threshold_check(metric: str, problem_type: str, value: float, threshold: float) -> Dict[str, Any]:
+    """Whether ``value`` of ``metric`` is within ``threshold`` (equal passes) in the metric's direction."""
+    if metrics.lookup(metric, problem_type) is None:
+        raise StepError(
+            "%r is not a %s metric" % (metric, problem_type),
+            fix="use one of %s" % ", ".join(metrics.metric_names(problem_type)),
+        )
     if not math.isfinite(threshold):
         raise StepError(
             "threshold %r is not a finite number" % threshold, fix="pass --threshold 3.0 or similar"
         )
-    lower = metric in LOWER_IS_BETTER
-    passed = value <= threshold if lower else value >= threshold
+    comparison, passed = metrics.threshold_summary(problem_type, metric, value, threshold)
     return {
         "metric": metric,
         "value": value,
         "threshold": threshold,
-        "comparison": "<=" if lower else ">=",
+        "comparison": comparison,
         "passed": bool(passed),
     }
 
 
+def _stamp(evaluation_time: datetime.datetime) -> str:
+    stamp = evaluation_time.astimezone(datetime.timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (stamp.microsecond // 1000)
+
+
 def model_quality_report(
-    y_true: Any,
-    y_pred: Any,
+    truth: Any,
+    prediction: Any,
     metric: str,
     threshold: float,
     evaluation_time: datetime.datetime,
+    *,
+    schema: Optional[Dataset] = None,
 ) -> Dict[str, Any]:
-    """The model_quality.json document (pure: the time is passed in)."""
-    metrics = evaluate.regression_metrics(y_true, y_pred)
-    ordered = {name: metrics[name] for name in ("mae", "mse", "rmse", "r2")}
-    stamp = evaluation_time.astimezone(datetime.timezone.utc)
+    """The model_quality.json document (pure: the time is passed in).
+
+    Regression: ``truth`` and ``prediction`` are numbers. Classification: ``truth`` holds class indices in
+    ``schema.labels`` order and ``prediction`` the class probabilities (one column per label)."""
+    problem_type = schema.problem_type if schema is not None else metrics.REGRESSION
+    document = metrics.evaluate(
+        problem_type,
+        truth,
+        prediction,
+        labels=schema.labels if schema is not None else (),
+        cutoff=schema.probability_threshold if schema is not None else 0.5,
+    )
+    section = document[metrics.SECTIONS[problem_type]]
+    if problem_type == metrics.REGRESSION:
+        section = {name: section[name] for name in ("mae", "mse", "rmse", "r2")}
+    value = float(section[metric]["value"]) if metric in section else float("nan")
     return {
         "version": 0.0,
-        "dataset": {
-            "item_count": len(y_true),
-            "evaluation_time": stamp.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (stamp.microsecond // 1000),
-        },
-        "regression_metrics": ordered,
-        "threshold_check": threshold_check(metric, ordered[metric]["value"], threshold),
+        "dataset": {"item_count": len(truth), "evaluation_time": _stamp(evaluation_time)},
+        metrics.SECTIONS[problem_type]: section,
+        "threshold_check": threshold_check(metric, problem_type, value, threshold),
     }
 
 
@@ -121,6 +144,7 @@ def check_model_quality(
     *,
     metric: str,
     threshold: float,
+    schema: Dataset,
     now: Optional[datetime.datetime] = None,
 ) -> QualityResult:
     """Read both files, write model_quality.json; returns the report and the files it compared."""
@@ -128,26 +152,36 @@ def check_model_quality(
     ground_truth_path = datafiles.find_single_csv(
         ground_truth_location, preferred=datafiles.GROUND_TRUTH_FILE
     )
-    predictions = datafiles.read_target_csv(predictions_path, name="prediction")
-    truth = datafiles.read_target_csv(ground_truth_path, name=TARGET)
+    predictions = datafiles.read_predictions_csv(predictions_path, schema)
+    truth = datafiles.read_target_csv(ground_truth_path, schema)
     if len(predictions) != len(truth):
         raise DataError(
             "%d predictions (%s) but %d ground-truth rows (%s)"
             % (len(predictions), predictions_path, len(truth), ground_truth_path),
             fix="provide ground truth for exactly the scored rows, in the same order",
         )
+    if schema.is_classification:
+        index = dataset.class_index(schema.labels)
+        truth_values = np.asarray([index[label] for label in truth], dtype=np.int64)
+        predicted = predictions[list(schema.prediction_columns()[1:])].to_numpy(dtype=np.float64)
+    else:
+        truth_values = truth.to_numpy(dtype=np.float64)
+        predicted = predictions[schema.prediction_columns()[0]].to_numpy(dtype=np.float64)
     report = model_quality_report(
-        truth.to_numpy(),
-        predictions.to_numpy(),
+        truth_values,
+        predicted,
         metric,
         threshold,
         now or datetime.datetime.now(datetime.timezone.utc),
+        schema=schema,
     )
     datafiles.write_json_atomic(report, os.path.join(output_dir, MODEL_QUALITY_FILE))
-    # Predicted vs actual and residual plots, next to the JSON, so people look instead of reading JSON.
-    dq_report.model_quality_report(
-        predictions.to_numpy(), truth.to_numpy(), report, os.path.join(output_dir, REPORT_FILE)
-    )
+    # Plots next to the JSON, so people look instead of reading JSON.
+    report_path = os.path.join(output_dir, REPORT_FILE)
+    if schema.is_classification:
+        mq_report.classification_report(report, schema, report_path)
+    else:
+        dq_report.model_quality_report(predicted, truth_values, report, report_path)
     return QualityResult(report, predictions_path, ground_truth_path)
 
 
@@ -156,14 +190,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--predictions", default="/opt/ml/processing/input/predictions")
     parser.add_argument("--ground-truth", default="/opt/ml/processing/input/ground_truth")
     parser.add_argument("--output", default="/opt/ml/processing/output")
-    parser.add_argument("--metric", choices=METRICS, default="rmse")
-    parser.add_argument("--threshold", type=float, required=True)
-    parser.add_argument("--problem-type", choices=("Regression",), default="Regression")
+    parser.add_argument("--metric", default="", help="default: dataset.yaml's model_quality.metric")
+    parser.add_argument("--threshold", type=float, default=None, help="default: dataset.yaml's")
+    dataset.add_argument(parser)
     args = parser.parse_args(argv)
     datafiles.configure_logging()
     try:
+        schema = dataset.load(args.dataset)
         result = check_model_quality(
-            args.predictions, args.ground_truth, args.output, metric=args.metric, threshold=args.threshold
+            args.predictions,
+            args.ground_truth,
+            args.output,
+            metric=args.metric or schema.metric,
+            threshold=schema.threshold if args.threshold is None else args.threshold,
+            schema=schema,
         )
     except StepError as error:
         return datafiles.report_error(error)

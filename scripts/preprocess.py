@@ -3,26 +3,30 @@
 Subcommands (run as ``python3 preprocess.py <subcommand> ...`` in the SKLearn processing container):
 
 ``fit``
-    Reads the headerless training CSV (FEATURES + TARGET), splits it with a fixed seed, fits the
-    transformer on the TRAIN split only and writes, each in its own output directory:
+    Reads the headerless training CSV (the data set's features, then its target), splits it with a fixed
+    seed, fits the transformer on the TRAIN split only and writes, each in its own output directory:
 
-    - ``train.csv``, ``validation.csv``, ``test.csv``: transformed, headerless, TARGET first then the
-      transformer's output columns (the XGBoost CSV convention)
-    - ``preprocessor.json``: the fitted transformer
-    - ``baseline.csv``: the raw train-split FEATURES WITH a header, the data-quality baseline. The target is
+    - ``train.csv``, ``validation.csv``, ``test.csv``: transformed, headerless, the target first (for
+      classification its class index, 0..K-1 in the schema's label order) then the transformer's output
+      columns (the XGBoost CSV convention)
+    - ``preprocessor.json``: the fitted transformer, with the data set's schema (the model carries it)
+    - ``baseline.csv``: the raw train-split features WITH a header, the data-quality baseline. The target is
       left out: batches have predictions, not labels, and a prediction's distribution is not the label's
       (a regression model's predictions are narrower), so comparing them would flag every clean batch.
 
 ``validate``
-    Reads a raw, headerless inference CSV (FEATURES), validates it and writes it, normalised and with the
+    Reads a raw, headerless inference CSV (the features), validates it and writes it, normalised and with the
     same rows, as ``inference-data.csv`` for batch transform. No transformation here: serving applies the
     transformer saved with the model, so training and serving can never disagree.
 
 The transformer is a plain JSON document (not a pickle: the SKLearn and XGBoost containers ship different
 scikit-learn versions)::
 
-    {"version": 1, "features": [...], "categorical": {"sex": ["F", "I", "M"]},
-     "numeric": {"length": {"mean": ..., "scale": ...}, ...}, "output_columns": [...]}
+    {"version": 2, "features": [...], "categorical": {"sex": ["F", "I", "M"]},
+     "numeric": {"length": {"mean": ..., "scale": ...}, ...}, "output_columns": [...],
+     "dataset": {...dataset.json...}}
+
+Every subcommand takes ``--dataset`` (default: the ``dataset.json`` beside this script).
 
 Categoricals are one-hot encoded in sorted category order (an unseen or missing category gives all
 zeros); numerics are standardised with the train split's mean and population standard deviation (a zero
@@ -39,13 +43,15 @@ import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 import datafiles
+import dataset
 import numpy as np
 import pandas as pd
-from datafiles import CATEGORICAL, FEATURES, TARGET, ArtifactError, DataError, StepError
+from datafiles import ArtifactError, DataError, StepError
+from dataset import Dataset
 
 logger = logging.getLogger(__name__)
 
-TRANSFORMER_VERSION = 1
+TRANSFORMER_VERSION = 2
 TRANSFORMER_FILE = "preprocessor.json"
 TRAIN_FILE = "train.csv"
 VALIDATION_FILE = "validation.csv"
@@ -58,15 +64,15 @@ BASELINE_FILE = "baseline.csv"
 # --------------------------------------------------------------------------------------------------------
 
 
-def fit_transformer(frame: pd.DataFrame) -> Dict[str, Any]:
-    """Fit the transformer spec on raw FEATURES (call it with the train split only)."""
+def fit_transformer(frame: pd.DataFrame, schema: Dataset) -> Dict[str, Any]:
+    """Fit the transformer spec on the raw features (call it with the train split only)."""
     if len(frame) == 0:
         raise DataError("no rows to fit the transformer on", fix="provide training data with rows")
     categorical: Dict[str, List[str]] = {}
     numeric: Dict[str, Dict[str, float]] = {}
     output_columns: List[str] = []
-    for name in FEATURES:
-        if name in CATEGORICAL:
+    for name in schema.feature_names:
+        if name in schema.categorical:
             values = frame[name].to_numpy(dtype=object)
             categories = sorted({str(value) for value in values[pd.notna(values)]})
             categorical[name] = categories
@@ -80,10 +86,11 @@ def fit_transformer(frame: pd.DataFrame) -> Dict[str, Any]:
             output_columns.append(name)
     return {
         "version": TRANSFORMER_VERSION,
-        "features": list(FEATURES),
+        "features": list(schema.feature_names),
         "categorical": categorical,
         "numeric": numeric,
         "output_columns": output_columns,
+        "dataset": dataset.to_dict(schema),
     }
 
 
@@ -116,8 +123,9 @@ def save_transformer(
         stage.write_json(path, spec)
 
 
-def load_transformer(path: str) -> Dict[str, Any]:
-    """Read a spec written by save_transformer; a directory means its preprocessor.json."""
+def load_transformer(path: str, schema: Optional[Dataset] = None) -> Dict[str, Any]:
+    """Read a spec written by save_transformer; a directory means its preprocessor.json. With ``schema``,
+    its features must be the ones the transformer was fitted on."""
     if os.path.isdir(path):
         path = os.path.join(path, TRANSFORMER_FILE)
     fix = "re-run the preprocessing step (preprocess.py fit) and train again, so model and transformer match"
@@ -135,17 +143,24 @@ def load_transformer(path: str) -> Dict[str, Any]:
             fix=fix,
             file=path,
         )
-    missing = [key for key in ("features", "categorical", "numeric", "output_columns") if key not in spec]
+    missing = [
+        key for key in ("features", "categorical", "numeric", "output_columns", "dataset") if key not in spec
+    ]
     if missing:
         raise ArtifactError("transformer file lacks %s" % ", ".join(missing), fix=fix, file=path)
-    if list(spec["features"]) != list(FEATURES):
+    if schema is not None and list(spec["features"]) != list(schema.feature_names):
         raise ArtifactError(
             "transformer was fitted on features %s, the schema now has %s"
-            % (",".join(spec["features"]), ",".join(FEATURES)),
+            % (",".join(spec["features"]), ",".join(schema.feature_names)),
             fix=fix,
             file=path,
         )
     return spec
+
+
+def transformer_schema(spec: Dict[str, Any]) -> Dataset:
+    """The data set schema the transformer (and so the model) was trained with."""
+    return dataset.from_dict(spec["dataset"])
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -184,11 +199,19 @@ def split_indices(
     return train, validation, test
 
 
-def transformed_frame(spec: Dict[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
-    """TARGET first, then the transformed features: the XGBoost CSV layout."""
+def encoded_target(schema: Dataset, values: pd.Series) -> np.ndarray:
+    """The target as the model learns it: the value (regression) or the class index (``schema.labels``)."""
+    if not schema.is_classification:
+        return values.to_numpy(dtype=np.float64)
+    index = dataset.class_index(schema.labels)
+    return np.asarray([index[label] for label in values], dtype=np.float64)
+
+
+def transformed_frame(spec: Dict[str, Any], frame: pd.DataFrame, schema: Dataset) -> pd.DataFrame:
+    """The target first, then the transformed features: the XGBoost CSV layout."""
     matrix = apply_transformer(spec, frame)
     out = pd.DataFrame(matrix, columns=spec["output_columns"])
-    out.insert(0, TARGET, frame[TARGET].to_numpy(dtype=np.float64))
+    out.insert(0, schema.target, encoded_target(schema, frame[schema.target]))
     return out
 
 
@@ -200,18 +223,19 @@ def fit(
     test_dir: str,
     transformer_dir: str,
     baseline_dir: str,
+    schema: Dataset,
     validation_fraction: float = 0.15,
     test_fraction: float = 0.15,
     seed: int = 42,
 ) -> Dict[str, str]:
     """The ``fit`` subcommand; returns the written files by role."""
     source = datafiles.find_single_csv(input_path, preferred=datafiles.TRAINING_FILE)
-    data = datafiles.read_training_csv(source)
+    data = datafiles.read_training_csv(source, schema)
     train_rows, validation_rows, test_rows = split_indices(
         len(data), validation_fraction, test_fraction, seed
     )
     train = data.iloc[train_rows].reset_index(drop=True)
-    spec = fit_transformer(train)
+    spec = fit_transformer(train, schema)
     logger.info(
         "%s: %d rows -> train %d, validation %d, test %d; %d model inputs",
         source,
@@ -229,18 +253,19 @@ def fit(
         "baseline": os.path.join(baseline_dir, BASELINE_FILE),
     }
     with datafiles.staged_outputs() as stage:
-        stage.write_csv(outputs["train"], transformed_frame(spec, train))
+        stage.write_csv(outputs["train"], transformed_frame(spec, train, schema))
         for role, rows in (("validation", validation_rows), ("test", test_rows)):
-            stage.write_csv(outputs[role], transformed_frame(spec, data.iloc[rows].reset_index(drop=True)))
+            part = data.iloc[rows].reset_index(drop=True)
+            stage.write_csv(outputs[role], transformed_frame(spec, part, schema))
         save_transformer(spec, outputs["transformer"], stage)
-        stage.write_csv(outputs["baseline"], train[list(FEATURES)], header=True)
+        stage.write_csv(outputs["baseline"], train[list(schema.feature_names)], header=True)
     return outputs
 
 
-def validate(input_path: str, output_dir: str) -> str:
+def validate(input_path: str, output_dir: str, schema: Dataset) -> str:
     """The ``validate`` subcommand; returns the written file."""
     source = datafiles.find_single_csv(input_path, preferred=datafiles.INFERENCE_FILE)
-    frame = datafiles.read_features_csv(source)
+    frame = datafiles.read_features_csv(source, schema)
     logger.info("%s: %d valid rows", source, len(frame))
     return datafiles.write_csv_atomic(frame, os.path.join(output_dir, datafiles.INFERENCE_FILE))
 
@@ -265,12 +290,14 @@ def build_parser() -> argparse.ArgumentParser:
     fit_parser.add_argument("--validation-fraction", type=float, default=0.15)
     fit_parser.add_argument("--test-fraction", type=float, default=0.15)
     fit_parser.add_argument("--seed", type=int, default=42)
+    dataset.add_argument(fit_parser)
 
     validate_parser = commands.add_parser("validate", help="validate an inference batch")
     validate_parser.add_argument(
         "--input", default="/opt/ml/processing/input", help="dir (or file) of the CSV"
     )
     validate_parser.add_argument("--output", default="/opt/ml/processing/output")
+    dataset.add_argument(validate_parser)
     return parser
 
 
@@ -278,6 +305,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     datafiles.configure_logging()
     try:
+        schema = dataset.load(args.dataset)
         if args.command == "fit":
             fit(
                 args.input,
@@ -286,12 +314,13 @@ def main(argv: Optional[List[str]] = None) -> int:
                 test_dir=args.output_test,
                 transformer_dir=args.output_transformer,
                 baseline_dir=args.output_baseline,
+                schema=schema,
                 validation_fraction=args.validation_fraction,
                 test_fraction=args.test_fraction,
                 seed=args.seed,
             )
         else:
-            validate(args.input, args.output)
+            validate(args.input, args.output, schema)
     except StepError as error:
         return datafiles.report_error(error)
     return datafiles.EXIT_OK

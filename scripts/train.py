@@ -4,17 +4,20 @@ Inputs (SageMaker sets the environment variables; the flags override them):
 
 - ``--train`` (``SM_CHANNEL_TRAIN``) and ``--validation`` (``SM_CHANNEL_VALIDATION``): directories holding
   the transformed, headerless CSVs written by ``preprocess.py fit`` (TARGET first)
-- ``--preprocessor`` (``SM_CHANNEL_PREPROCESSOR``): directory holding ``preprocessor.json``
+- ``--preprocessor`` (``SM_CHANNEL_PREPROCESSOR``): directory holding ``preprocessor.json``, which
+  carries the data set's schema (problem type, classes)
 - ``--model-dir`` (``SM_MODEL_DIR``, default ``/opt/ml/model``): receives ``xgboost-model.json`` (the
   booster, JSON format) and a copy of ``preprocessor.json``, so the model artifact carries its transformer
 - hyperparameters as ``--key value``: num_round, max_depth, eta, gamma, min_child_weight, subsample,
-  colsample_bytree, objective, early_stopping_rounds (0 = off), seed. Unknown arguments (SageMaker
-  tuning adds ``_tuning_objective_metric``) are logged and ignored.
+  colsample_bytree, objective (one that fits the problem type: ``metrics.XGBOOST_OBJECTIVES``; default
+  the first), num_class (multiclass: the number of classes), early_stopping_rounds (0 = off), seed.
+  Unknown arguments (SageMaker tuning adds ``_tuning_objective_metric``) are logged and ignored.
 
-Metrics: every iteration prints ``[<i>]\\ttrain-rmse:<v>\\tvalidation-rmse:<v>`` to stdout (CloudWatch
-shows the tab as ``#011``), then one final line ``train-rmse:<v>\\tvalidation-rmse:<v>`` for the iteration
-the saved model ends at (the best one when early stopping is on, else the last). Metric definitions for
-the estimator and the tuner (the LAST match is the reported value)::
+Metrics (``metrics.TRAINING_METRICS``: rmse; logloss and auc; mlogloss and merror): every iteration
+prints ``[<i>]\\ttrain-<m>:<v>...\\tvalidation-<m>:<v>...`` to stdout (CloudWatch shows the tab as
+``#011``), then one final line for the iteration the saved model ends at (the best one by the first metric
+when early stopping is on, else the last). Metric definitions for the estimator and the tuner (the
+value reported is the LAST match), e.g.::
 
     {"Name": "train:rmse", "Regex": "train-rmse:([0-9\\.]+)"}
     {"Name": "validation:rmse", "Regex": "validation-rmse:([0-9\\.]+)"}
@@ -31,15 +34,16 @@ import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 import datafiles
+import metrics
 import numpy as np
 import preprocess
 import xgboost as xgb
-from datafiles import TARGET, StepError
+from datafiles import StepError
+from dataset import Dataset
 
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "xgboost-model.json"
-METRIC = "rmse"
 
 
 def _integer(text: str) -> int:
@@ -60,45 +64,72 @@ def _text(text: str) -> str:
 def load_split(directory: str, spec: Dict[str, Any], preferred: str) -> Tuple[np.ndarray, np.ndarray]:
     """(target, features) from a transformed CSV; its columns must match the transformer's outputs."""
     path = datafiles.find_single_csv(directory, preferred=preferred)
-    frame = datafiles.read_numeric_csv(path, [TARGET, *spec["output_columns"]])
+    frame = datafiles.read_numeric_csv(path, [spec["dataset"]["target"]["name"], *spec["output_columns"]])
     values = frame.to_numpy(dtype=np.float64)
     return values[:, 0], values[:, 1:]
 
 
-def booster_params(hyperparameters: Dict[str, Any]) -> Dict[str, Any]:
+def objective_for(schema: Dataset, requested: str) -> str:
+    """The XGBoost objective: ``requested`` when it fits the problem type, else a clear error."""
+    allowed = metrics.XGBOOST_OBJECTIVES[schema.problem_type]
+    objective = requested or allowed[0]
+    if objective not in allowed:
+        raise StepError(
+            "objective %r does not fit a %s problem" % (objective, schema.problem_type),
+            fix="use one of %s (or leave objective out)" % ", ".join(allowed),
+        )
+    return objective
+
+
+def booster_params(hyperparameters: Dict[str, Any], schema: Dataset) -> Dict[str, Any]:
     """xgboost.train params from the hyperparameters (num_round and early stopping are separate)."""
-    return {
+    params = {
         "max_depth": hyperparameters["max_depth"],
         "eta": hyperparameters["eta"],
         "gamma": hyperparameters["gamma"],
         "min_child_weight": hyperparameters["min_child_weight"],
         "subsample": hyperparameters["subsample"],
         "colsample_bytree": hyperparameters["colsample_bytree"],
-        "objective": hyperparameters["objective"],
+        "objective": objective_for(schema, hyperparameters["objective"]),
         "seed": hyperparameters["seed"],
-        "eval_metric": METRIC,
+        "eval_metric": [name for name, _ in metrics.TRAINING_METRICS[schema.problem_type]],
         "verbosity": 1,
     }
+    if schema.problem_type == metrics.MULTICLASS:
+        given = hyperparameters.get("num_class") or schema.num_class
+        if given != schema.num_class:
+            raise StepError(
+                "num_class is %d but the data set has %d classes" % (given, schema.num_class),
+                fix="leave num_class out, or set it to the number of classes in dataset.yaml",
+            )
+        params["num_class"] = schema.num_class
+    return params
 
 
 class MetricLogger(xgb.callback.TrainingCallback):
     """Prints one line per iteration in the format the metric regexes expect."""
 
-    def __init__(self, stream: Any = None) -> None:
+    def __init__(self, names: List[str], stream: Any = None) -> None:
         super().__init__()
+        self.names = names
         self.stream = stream
-        self.history: List[Tuple[float, float]] = []
+        self.history: List[Dict[str, float]] = []
+
+    def line(self, values: Dict[str, float]) -> str:
+        return "\t".join(
+            "%s-%s:%.6f" % (split, name, values["%s-%s" % (split, name)])
+            for split in ("train", "validation")
+            for name in self.names
+        )
 
     def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-        train_value = float(evals_log["train"][METRIC][-1])
-        validation_value = float(evals_log["validation"][METRIC][-1])
-        self.history.append((train_value, validation_value))
-        print(
-            "[%d]\ttrain-%s:%.6f\tvalidation-%s:%.6f"
-            % (epoch, METRIC, train_value, METRIC, validation_value),
-            file=self.stream or sys.stdout,
-            flush=True,
-        )
+        values = {
+            "%s-%s" % (split, name): float(evals_log[split][name][-1])
+            for split in ("train", "validation")
+            for name in self.names
+        }
+        self.history.append(values)
+        print("[%d]\t%s" % (epoch, self.line(values)), file=self.stream or sys.stdout, flush=True)
         return False
 
 
@@ -107,23 +138,26 @@ def train_model(
     validation: Tuple[np.ndarray, np.ndarray],
     feature_names: List[str],
     hyperparameters: Dict[str, Any],
+    schema: Dataset,
 ) -> Tuple[xgb.Booster, Dict[str, float]]:
-    """Train and return the booster and its final {train, validation} rmse (of the saved iteration)."""
+    """Train and return the booster and its final ``{"<split>-<metric>": value}`` (of the saved iteration)."""
     dtrain = xgb.DMatrix(train[1], label=train[0], feature_names=feature_names)
     dvalidation = xgb.DMatrix(validation[1], label=validation[0], feature_names=feature_names)
-    metric_logger = MetricLogger()
+    names = [name for name, _ in metrics.TRAINING_METRICS[schema.problem_type]]
+    params = booster_params(hyperparameters, schema)
+    metric_logger = MetricLogger(names)
     callbacks: List[Any] = [metric_logger]
     rounds = hyperparameters["early_stopping_rounds"]
     if rounds:
         # save_best trims the returned booster to the best iteration, so the saved model is the one scored.
         callbacks.append(
             xgb.callback.EarlyStopping(
-                rounds=rounds, metric_name=METRIC, data_name="validation", save_best=True
+                rounds=rounds, metric_name=names[0], data_name="validation", save_best=True
             )
         )
     try:
         booster = xgb.train(
-            booster_params(hyperparameters),
+            params,
             dtrain,
             num_boost_round=hyperparameters["num_round"],
             evals=[(dtrain, "train"), (dvalidation, "validation")],
@@ -137,9 +171,9 @@ def train_model(
             fix="check the hyperparameters passed to the training job",
         ) from error
     best = int(booster.num_boosted_rounds()) - 1
-    train_value, validation_value = metric_logger.history[best]
-    print("train-%s:%.6f\tvalidation-%s:%.6f" % (METRIC, train_value, METRIC, validation_value), flush=True)
-    return booster, {"train": train_value, "validation": validation_value}
+    final = metric_logger.history[best]
+    print(metric_logger.line(final), flush=True)
+    return booster, final
 
 
 def run(
@@ -155,21 +189,22 @@ def run(
             "num_round must be at least 1", fix="pass --num_round 100 (or another positive value)"
         )
     spec = preprocess.load_transformer(preprocessor_dir)
+    schema = preprocess.transformer_schema(spec)
     transformer_path = os.path.join(preprocessor_dir, preprocess.TRANSFORMER_FILE)
     if os.path.isfile(preprocessor_dir):
         transformer_path = preprocessor_dir
     train = load_split(train_dir, spec, preprocess.TRAIN_FILE)
     validation = load_split(validation_dir, spec, preprocess.VALIDATION_FILE)
     logger.info("training on %d rows, validating on %d rows", len(train[0]), len(validation[0]))
-    booster, metrics = train_model(train, validation, list(spec["output_columns"]), hyperparameters)
+    booster, final = train_model(train, validation, list(spec["output_columns"]), hyperparameters, schema)
     with datafiles.staged_outputs() as stage:
         booster.save_model(stage.path(os.path.join(model_dir, MODEL_FILE)))
         stage.copy(transformer_path, os.path.join(model_dir, preprocess.TRANSFORMER_FILE))
-    return metrics
+    return final
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Train the XGBoost regressor (SageMaker script mode).")
+    parser = argparse.ArgumentParser(description="Train the XGBoost model (SageMaker script mode).")
     env = os.environ.get
     parser.add_argument("--model-dir", "--model_dir", default=env("SM_MODEL_DIR", "/opt/ml/model"))
     parser.add_argument("--train", default=env("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
@@ -184,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--min_child_weight", type=float, default=6.0)
     parser.add_argument("--subsample", type=float, default=0.8)
     parser.add_argument("--colsample_bytree", type=float, default=1.0)
-    parser.add_argument("--objective", type=_text, default="reg:squarederror")
+    parser.add_argument("--objective", type=_text, default="", help="default: the problem type's first")
+    parser.add_argument("--num_class", type=_integer, default=0, help="multiclass: the number of classes")
     parser.add_argument("--early_stopping_rounds", type=_integer, default=0, help="0 turns it off")
     parser.add_argument("--seed", type=_integer, default=42)
     return parser
@@ -206,6 +242,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             "subsample",
             "colsample_bytree",
             "objective",
+            "num_class",
             "early_stopping_rounds",
             "seed",
         )

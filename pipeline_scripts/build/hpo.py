@@ -1,7 +1,7 @@
 """The training-with-HPO pipeline: started when model quality degrades; retunes the hyperparameters.
 
-PreprocessData → DataQualityBaseline → TuneModel (ranges and limits from pipelines.yaml, objective
-validation:rmse) → EvaluateModel (best training job) → CheckModelEvaluation
+PreprocessData → DataQualityBaseline → TuneModel (ranges and limits from pipelines.yaml, objective by
+problem type: validation:rmse, validation:auc, validation:mlogloss unless configured) → EvaluateModel (best training job) → CheckModelEvaluation
     → CandidateModel-RegisterModel (metadata trained_by=hpo, enterprise_review_required=true)
     | FailModelEvaluation
 """
@@ -33,11 +33,13 @@ def build_hpo_pipeline(ctx: BuildContext) -> Pipeline:
 
     def tune(params: TrainingParameters, preprocess: Any) -> tuple[Step, Any]:
         tuner = HyperparameterTuner(
-            estimator=estimator(ctx, dict(hpo.static_hyperparameters), base_job_name="hpo-xgboost"),
-            objective_metric_name=hpo.objective_metric,
-            objective_type=hpo.objective_type,
+            estimator=estimator(
+                ctx, steps.with_objective(ctx, dict(hpo.static_hyperparameters)), base_job_name="hpo-xgboost"
+            ),
+            objective_metric_name=ctx.config.quality.tuning_objective,
+            objective_type=ctx.config.quality.tuning_objective_type,
             hyperparameter_ranges={name: parameter_range(spec) for name, spec in hpo.ranges.items()},
-            metric_definitions=steps.METRIC_DEFINITIONS,
+            metric_definitions=steps.metric_definitions(ctx),
             strategy=hpo.strategy,
             max_jobs=hpo.max_jobs,
             max_parallel_jobs=hpo.max_parallel_jobs,
@@ -53,7 +55,7 @@ def build_hpo_pipeline(ctx: BuildContext) -> Pipeline:
     return model_build_pipeline(
         ctx,
         env.pipeline_trainwhpo,
-        hpo.register_threshold,
+        ctx.config.quality.hpo_register.threshold,
         tune,
         metadata={"trained_by": "hpo", "enterprise_review_required": "true"},
     )

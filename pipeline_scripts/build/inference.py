@@ -48,7 +48,7 @@ class InferenceParameters:
             name="BaselineConstraintsUri", default_value=model.constraints_uri
         )
         self.threshold = ParameterFloat(
-            name="ModelQualityThreshold", default_value=env.model_quality_threshold
+            name="ModelQualityThreshold", default_value=ctx.config.quality.check.threshold
         )
 
     def all(self) -> list[Any]:
@@ -158,7 +158,7 @@ def build_inference_pipeline(ctx: BuildContext, model: ApprovedModel) -> Pipelin
             "--output",
             f"{P}/model_quality",
             "--metric",
-            env.model_quality_metric,
+            ctx.config.quality.check.metric,
             "--threshold",
             params.threshold.to_string(),
         ],

@@ -146,7 +146,7 @@ def estimator(ctx: BuildContext, hyperparameters: dict[str, Any], base_job_name:
         output_path=f"s3://{env.bucket_name}/{env.bucket_prefix}/models/{ctx.kind}",
         code_location=f"s3://{env.bucket_name}/{env.bucket_prefix}/models/{ctx.kind}/code",
         base_job_name=base_job_name,
-        metric_definitions=steps.METRIC_DEFINITIONS,
+        metric_definitions=steps.metric_definitions(ctx),
         subnets=net.subnets if net else None,
         security_group_ids=net.security_group_ids if net else None,
         encrypt_inter_container_traffic=bool(net),
@@ -178,8 +178,9 @@ def evaluation_steps(
     metadata: dict[str, str],
 ) -> list[Step]:
     """EvaluateModel → CheckModelEvaluation → RegisterModel | FailModelEvaluation."""
-    res = ctx.config.pipelines.hpo if ctx.kind == "hpo" else ctx.config.pipelines.training
-    metric = res.register_metric
+    quality = ctx.config.quality
+    gate = quality.hpo_register if ctx.kind == "hpo" else quality.training_register
+    metric = gate.metric
     report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
     evaluate = steps.script_step(
         ctx,
@@ -228,17 +229,18 @@ def evaluation_steps(
             model_metrics=metrics,
             drift_check_baselines=drift_baselines,
             customer_metadata_properties=metadata,
-            description=f"Abalone XGBoost regressor trained by the {ctx.kind} pipeline",
+            description=f"{steps.dataset_title(ctx)} XGBoost {steps.model_kind(ctx)} trained by the "
+            f"{ctx.kind} pipeline",
             domain="MACHINE_LEARNING",
-            task="REGRESSION",
+            task=steps.registry_task(ctx),
             framework="XGBOOST",
             framework_version=ctx.config.pipelines.frameworks.xgboost_version,
         ),
     )
     value: Any = JsonGet(
-        step_name=evaluate.name, property_file=report, json_path=f"regression_metrics.{metric}.value"
+        step_name=evaluate.name, property_file=report, json_path=steps.metric_json_path(ctx, metric)
     )
-    if metric == "r2":
+    if gate.higher_is_better:
         condition: Any = ConditionGreaterThanOrEqualTo(left=value, right=params.register_threshold)
         relation = "is below the minimum"
     else:

@@ -19,6 +19,7 @@ from sagemaker.workflow.pipeline_context import PipelineSession
 from sagemaker.workflow.properties import PropertyFile
 from sagemaker.workflow.steps import ProcessingStep
 
+from pipeline_scripts import step_scripts
 from pipeline_scripts.build.code_bundle import CodeBundle
 from pipeline_scripts.config import Config, JobResources
 from pipeline_scripts.config.contracts import load as load_contracts
@@ -48,11 +49,42 @@ PROCESSING = "/opt/ml/processing"
 LIB_DIR = f"{PROCESSING}/input/lib"
 NO_GROUND_TRUTH = _CONTRACTS.no_ground_truth  # parameter sentinel: SageMaker rejects empty strings
 
-METRIC_DEFINITIONS: list[dict[str, Any]] = [
-    # scripts/train.py prints `[i]\ttrain-rmse:x\tvalidation-rmse:y` each round; the last match is final.
-    {"Name": "train:rmse", "Regex": r"train-rmse:([0-9\.]+)"},
-    {"Name": "validation:rmse", "Regex": r"validation-rmse:([0-9\.]+)"},
-]
+
+def metric_definitions(ctx: BuildContext) -> list[dict[str, Any]]:
+    """What train.py logs for the data set's problem type (scripts/metrics.py's TRAINING_METRICS)."""
+    definitions: list[dict[str, Any]] = step_scripts.load("metrics").metric_definitions(ctx.problem_type)
+    return definitions
+
+
+def metric_json_path(ctx: BuildContext, metric: str) -> str:
+    """Where evaluation.json keeps ``metric``'s value (Model Monitor's model-quality layout)."""
+    path: str = step_scripts.load("metrics").json_path(ctx.problem_type, metric)
+    return path
+
+
+def with_objective(ctx: BuildContext, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    """The hyperparameters with the problem type's XGBoost objective (and num_class for multiclass),
+    unless pipelines.yaml sets an objective (train.py refuses one that does not fit)."""
+    metrics = step_scripts.load("metrics")
+    out = dict(hyperparameters)
+    out.setdefault("objective", metrics.XGBOOST_OBJECTIVES[ctx.problem_type][0])
+    if ctx.problem_type == metrics.MULTICLASS:
+        out.setdefault("num_class", ctx.config.dataset.num_class)
+    return out
+
+
+def dataset_title(ctx: BuildContext) -> str:
+    name: str = ctx.config.dataset.name or "Tabular"
+    return name[:1].upper() + name[1:]
+
+
+def model_kind(ctx: BuildContext) -> str:
+    return "regressor" if ctx.problem_type == "regression" else f"{ctx.problem_type} classifier"
+
+
+def registry_task(ctx: BuildContext) -> str:
+    """The model package's Task (botocore's enum: REGRESSION, CLASSIFICATION, ...)."""
+    return "REGRESSION" if ctx.problem_type == "regression" else "CLASSIFICATION"
 
 
 @dataclass(frozen=True)
@@ -63,6 +95,11 @@ class BuildContext:
     session: PipelineSession
     code: CodeBundle
     kind: str  # training | hpo | inference
+
+    @property
+    def problem_type(self) -> str:
+        problem_type: str = self.config.quality.problem_type
+        return problem_type
 
     @property
     def kms_key(self) -> str | None:

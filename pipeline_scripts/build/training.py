@@ -23,14 +23,15 @@ def build_training_pipeline(ctx: BuildContext) -> Pipeline:
     def train(params: TrainingParameters, preprocess: Any) -> tuple[Step, Any]:
         from sagemaker.workflow.steps import TrainingStep
 
-        est = estimator(ctx, dict(training.hyperparameters), base_job_name="training-xgboost")
+        hyperparameters = steps.with_objective(ctx, dict(training.hyperparameters))
+        est = estimator(ctx, hyperparameters, base_job_name="training-xgboost")
         step = TrainingStep(name=steps.TRAIN, step_args=est.fit(inputs=training_inputs(preprocess)))
         return step, step.properties.ModelArtifacts.S3ModelArtifacts
 
     return model_build_pipeline(
         ctx,
         ctx.config.env.pipeline_train,
-        training.register_threshold,
+        ctx.config.quality.training_register.threshold,
         train,
         metadata={"trained_by": "training", "enterprise_review_required": "false"},
     )

@@ -91,7 +91,13 @@ def _scalar(value: Any) -> Any:
 
 
 # Leaf types: the coercer for each declared type.
-_LEAVES: Mapping[Any, Callable[[Any], Any]] = {bool: _bool, int: _int, float: _float, str: _str}
+_LEAVES: Mapping[Any, Callable[[Any], Any]] = {
+    bool: _bool,
+    int: _int,
+    float: _float,
+    str: _str,
+    Scalar: _scalar,
+}
 
 
 def _coerce(value: Any, expected: Any, file: str, key: str) -> Any:
@@ -129,7 +135,10 @@ def _coerce_or_refuse(value: Any, expected: Any, file: str, key: str) -> Any:
         return types.MappingProxyType(
             {str(k): _coerce(v, value_type, file, f"{key}.{k}") for k, v in value.items()}
         )
-    if expected == Scalar or origin is types.UnionType:
+    if origin is types.UnionType and type(None) in args:  # X | None: null (HCL/YAML) or an X
+        (inner,) = [arg for arg in args if arg is not type(None)]
+        return None if value is None else _coerce_or_refuse(value, inner, file, key)
+    if origin is types.UnionType:
         return _scalar(value)
     return value
 

@@ -26,6 +26,7 @@ import yaml
 from hcl2.utils import SerializationOptions
 
 from pipeline_scripts.config.coerce import build_dataclass, did_you_mean
+from pipeline_scripts.config.dataset import dataset_path, load_dataset, resolve_quality
 from pipeline_scripts.config.schema import ENVIRONMENTS, Config, EnvSettings, PipelinesSettings
 from pipeline_scripts.config.tfvars import read_tfvars, without_terraform_only
 from pipeline_scripts.errors import ConfigError
@@ -110,7 +111,9 @@ def load_config(
             f"{rel(tfvars_path)}: environment = {env.environment!r} but the file is for {environment!r}",
             hint=f'set environment = "{environment}" in that file',
         )
-    return Config(env=env, pipelines=pipelines, sources=sources)
+    schema = load_dataset(dataset_path(env))
+    quality = resolve_quality(env, pipelines, schema, sources)
+    return Config(env=env, pipelines=pipelines, dataset=schema, quality=quality, sources=sources)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

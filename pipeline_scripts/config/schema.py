@@ -7,9 +7,11 @@ naming the file and key.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
 
@@ -24,8 +26,6 @@ _INSTANCE_RE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 _SUBNET_RE = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SG_RE = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _STEP_STATUSES = ("Starting", "Executing", "Stopping", "Stopped", "Failed", "Succeeded")
-LOWER_IS_BETTER = ("rmse", "mse", "mae")
-REGRESSION_METRICS = (*LOWER_IS_BETTER, "r2")
 
 
 class InvalidValueError(ValueError):
@@ -83,13 +83,16 @@ class EnvSettings:
     pipeline_trainwhpo: str
     pipeline_inf: str
     model_package_group_name: str
-    model_quality_threshold: float
     role_arn: str
     user_id: str
     aws_region: str = "us-east-1"
     custom_notification_config: tuple[NotificationRule, ...] = ()
     recreate_pipelines: bool = False
-    model_quality_metric: str = "rmse"
+    # The data set (dataset.yaml and its files) and the inference model-quality check; "" / null: the data
+    # set's model_quality. Checked against the data set's problem type when the config loads (load.py).
+    dataset_dir: str = "data"
+    model_quality_metric: str = ""
+    model_quality_threshold: float | None = None
     kms_key: str = ""
     subnet_id: tuple[str, ...] = ()
     sg_id: tuple[str, ...] = ()
@@ -154,17 +157,16 @@ class EnvSettings:
                 'write a list of addresses, e.g. ["ds@example.com"]',
             )
         _check(
-            self.model_quality_metric in REGRESSION_METRICS,
-            "model_quality_metric",
-            f"is {self.model_quality_metric!r}",
-            f"use one of {', '.join(REGRESSION_METRICS)}",
+            self.model_quality_threshold is None or math.isfinite(self.model_quality_threshold),
+            "model_quality_threshold",
+            f"is {self.model_quality_threshold}",
+            "write a finite number, or leave it out to use the data set's model_quality",
         )
         _check(
-            self.model_quality_threshold > 0
-            and (self.model_quality_metric != "r2" or self.model_quality_threshold <= 1),
-            "model_quality_threshold",
-            f"{self.model_quality_threshold} is impossible for {self.model_quality_metric}",
-            "use a positive number (for r2: between 0 and 1)",
+            bool(self.dataset_dir.strip()),
+            "dataset_dir",
+            "is empty",
+            'name the folder holding dataset.yaml and the data files, e.g. "data"',
         )
         _check(
             bool(_ROLE_RE.match(self.role_arn)),
@@ -261,15 +263,13 @@ class Split:
         )
 
 
-def _check_register(metric: str, threshold: float) -> None:
+def _check_register(threshold: float | None) -> None:
+    """The metric is checked against the data set's problem type when the config loads (load.py)."""
     _check(
-        metric in REGRESSION_METRICS, "register_metric", f"is {metric!r}", f"use one of {REGRESSION_METRICS}"
-    )
-    _check(
-        threshold > 0 and (metric != "r2" or threshold <= 1),
+        threshold is None or math.isfinite(threshold),
         "register_threshold",
-        f"{threshold} is impossible for {metric}",
-        "use a positive number (for r2: between 0 and 1)",
+        f"is {threshold}",
+        "write a finite number, or leave it out to use the data set's model_quality threshold",
     )
 
 
@@ -280,12 +280,12 @@ Scalar = str | int | float | bool
 class Training(JobResources):
     split: Split = field(default_factory=Split)
     hyperparameters: Mapping[str, Scalar] = field(default_factory=dict)
-    register_metric: str = "rmse"
-    register_threshold: float = 3.0
+    register_metric: str = ""  # "": the data set's model_quality metric
+    register_threshold: float | None = None  # None: the data set's model_quality threshold
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_register(self.register_metric, self.register_threshold)
+        _check_register(self.register_threshold)
         _check(
             "num_round" in self.hyperparameters, "hyperparameters", "has no num_round", "add num_round: 100"
         )
@@ -326,30 +326,24 @@ class ParamRange:
 class Hpo(JobResources):
     static_hyperparameters: Mapping[str, Scalar] = field(default_factory=dict)
     ranges: Mapping[str, ParamRange] = field(default_factory=dict)
-    objective_metric: str = "validation:rmse"
-    objective_type: str = "Minimize"
+    objective_metric: str = ""  # "": the problem type's default (metrics.DEFAULT_TUNING_OBJECTIVE)
+    objective_type: str = ""  # "": the direction of the objective metric
     strategy: str = "Bayesian"
     max_jobs: int = 8
     max_parallel_jobs: int = 2
-    register_metric: str = "rmse"
-    register_threshold: float = 3.0
+    register_metric: str = ""
+    register_threshold: float | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_register(self.register_metric, self.register_threshold)
+        _check_register(self.register_threshold)
         _check(bool(self.ranges), "ranges", "is empty", "declare at least one hyperparameter range")
         overlap = set(self.ranges) & set(self.static_hyperparameters)
         _check(
             not overlap, "ranges", f"{sorted(overlap)} are both static and tuned", "keep each in one place"
         )
         _check(
-            self.objective_metric in ("validation:rmse", "train:rmse"),
-            "objective_metric",
-            f"is {self.objective_metric!r}",
-            "use validation:rmse (the metric train.py logs)",
-        )
-        _check(
-            self.objective_type in ("Minimize", "Maximize"),
+            self.objective_type in ("", "Minimize", "Maximize"),
             "objective_type",
             f"is {self.objective_type!r}",
             "use Minimize or Maximize",
@@ -423,6 +417,10 @@ class Config:
 
     env: EnvSettings
     pipelines: PipelinesSettings
+    # The data set's schema (scripts/dataset.py's Dataset: loaded from the step scripts, so typed Any here)
+    # and the model-quality settings resolved against it (config/dataset.py's Quality).
+    dataset: Any
+    quality: Any
     # key → where its value came from ("env_files/local.tfvars", "MLOPS_BUCKET_NAME", "--set", "default")
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 

@@ -8,15 +8,15 @@ from typing import Any
 
 from pipeline_scripts import step_scripts
 from pipeline_scripts.config import Config
+from pipeline_scripts.config.dataset import dataset_path
 from pipeline_scripts.errors import DataError
-from pipeline_scripts.paths import DATA_DIR
 
 
 def upload_data(
     s3: Any,
     config: Config,
     kind: str,
-    data_dir: Path = DATA_DIR,
+    data_dir: Path | None = None,
     batch: str = "",
     *,
     now: datetime | None = None,
@@ -30,6 +30,7 @@ def upload_data(
     overwritten: a batch name that is already used is an error, checked before anything is uploaded.
     """
     env = config.env
+    data_dir = data_dir or dataset_path(env).parent
     batch = batch or f"batch-{(now or datetime.now(UTC)):%Y%m%dT%H%M%SZ}"
     if "/" in batch.strip("/") or not batch.strip("/"):
         raise DataError(
@@ -58,7 +59,7 @@ def upload_data(
                 hint="choose a new --batch name; nothing was uploaded or overwritten",
             )
         files.append((path, key))
-    check_data_files({Path(key).name: path for path, key in files})
+    check_data_files({Path(key).name: path for path, key in files}, config.dataset)
     uris = []
     for path, key in files:
         s3.upload_file(str(path), env.bucket_name, key)
@@ -66,10 +67,11 @@ def upload_data(
     return uris
 
 
-def check_data_files(files: dict[str, Path]) -> None:
-    """Read each file with the readers the pipeline's steps use (scripts/datafiles.py), before anything
-    is uploaded: a file the pipeline would reject is reported now, with its row and the fix, instead of
-    starting a pipeline that fails. Ground truth must have one value per inference row."""
+def check_data_files(files: dict[str, Path], schema: Any) -> None:
+    """Read each file with the readers the pipeline's steps use (scripts/datafiles.py) and the data set's
+    schema, before anything is uploaded: a file the pipeline would reject is reported now, with its row
+    and the fix, instead of starting a pipeline that fails. Ground truth must have one value per
+    inference row."""
     datafiles = step_scripts.load("datafiles")
     readers = {
         "training-data.csv": datafiles.read_training_csv,
@@ -79,7 +81,7 @@ def check_data_files(files: dict[str, Path]) -> None:
     rows: dict[str, int] = {}
     for name, path in files.items():
         try:
-            rows[name] = len(readers[name](str(path)))
+            rows[name] = len(readers[name](str(path), schema))
         except datafiles.StepError as exc:
             raise DataError(str(exc), hint="fix the file and upload again; nothing was uploaded") from exc
     if "ground-truth.csv" in rows and rows["ground-truth.csv"] != rows.get("inference-data.csv"):

@@ -117,7 +117,10 @@ def test_training_hyperparameters_and_metrics(built_local: dict[str, BuiltPipeli
     assert json.loads(hp["objective"]) == "reg:squarederror"  # decoded once: not double-encoded
     assert json.loads(hp["sagemaker_program"]) == "train.py"
     assert json.loads(hp["sagemaker_submit_directory"]).endswith("/sourcedir.tar.gz")
-    assert args["AlgorithmSpecification"]["MetricDefinitions"] == steps.METRIC_DEFINITIONS
+    assert args["AlgorithmSpecification"]["MetricDefinitions"] == [
+        {"Name": "train:rmse", "Regex": r"train-rmse:([0-9\.]+)"},
+        {"Name": "validation:rmse", "Regex": r"validation-rmse:([0-9\.]+)"},
+    ]
     channels = {c["ChannelName"] for c in args["InputDataConfig"]}
     assert channels == {"train", "validation", "preprocessor"}
 

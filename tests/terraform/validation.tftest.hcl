@@ -26,7 +26,6 @@ run "names_arns_emails_and_first_numbers" {
     gitlab_url                  = "https://gitlab.example.com/"                                        # trailing slash
     gitlab_project_id           = "group/project"                                                      # path not URL-encoded
     email_recipient             = ["data-scientist@example.com", "data-scientist"]                     # no domain
-    model_quality_threshold     = 0                                                                    # not > 0
     lambda_log_retention_days   = 10                                                                   # not a CloudWatch Logs value
     notify_step_statuses        = ["Failed", "Failed"]                                                 # twice
     lambda_reserved_concurrency = 0                                                                    # not >= 1
@@ -47,7 +46,6 @@ run "names_arns_emails_and_first_numbers" {
     var.gitlab_url,
     var.gitlab_project_id,
     var.email_recipient,
-    var.model_quality_threshold,
     var.lambda_log_retention_days,
     var.notify_step_statuses,
     var.lambda_reserved_concurrency,
@@ -61,7 +59,6 @@ run "second_bad_values_and_inconsistent_pairs" {
 
   variables {
     role_arn                   = "arn:aws:iam::1234:role/mlops"                                       # account ID too short
-    model_quality_threshold    = -1.5                                                                 # negative
     custom_notification_config = [{ step_name = "TrainModel", step_status = "Done", step_msg = "x" }] # unknown status
     notify_step_statuses       = ["Failed", "Crashed"]                                                # unknown status
     notify_execution_statuses  = ["Starting"]                                                         # not an execution status
@@ -75,7 +72,6 @@ run "second_bad_values_and_inconsistent_pairs" {
 
   expect_failures = [
     var.role_arn,
-    var.model_quality_threshold,
     var.custom_notification_config,
     var.notify_step_statuses,
     var.notify_execution_statuses,
@@ -88,18 +84,17 @@ run "second_bad_values_and_inconsistent_pairs" {
   ]
 }
 
-run "r2_threshold_above_one_no_key_and_an_empty_message" {
+run "unknown_metric_no_key_and_an_empty_message" {
   command = plan
 
   variables {
-    model_quality_metric       = "r2"                                                                   # valid, but then the threshold must be <= 1
-    model_quality_threshold    = 1.5                                                                    # above 1 for r2
+    model_quality_metric       = "rmsle"                                                                # not a metric of any problem type
     create_kms_key             = false                                                                  # and kms_key is ""
     custom_notification_config = [{ step_name = "TrainModel", step_status = "Failed", step_msg = " " }] # blank message
   }
 
   expect_failures = [
-    var.model_quality_threshold,
+    var.model_quality_metric,
     var.create_kms_key,
     var.custom_notification_config,
   ]

@@ -9,6 +9,8 @@ import preprocess
 import pytest
 import train
 
+from tests.datasets import ABALONE
+
 DATA = Path(__file__).resolve().parents[2] / "data"
 HYPERPARAMETERS = dict(
     num_round=20,
@@ -40,6 +42,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         test_dir=str(dirs["test"]),
         transformer_dir=str(dirs["preprocessor"]),
         baseline_dir=str(dirs["baseline"]),
+        schema=ABALONE,
     )
     train.run(
         str(dirs["train"]),
@@ -54,3 +57,16 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         for path in sorted(dirs["model"].iterdir()):
             tar.add(path, arcname=path.name)
     return dirs
+
+
+@pytest.fixture(autouse=True)
+def _abalone_dataset_json(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The step scripts read dataset.json beside themselves (where the code bundle puts it); in-process
+    calls of their main() read the repository's abalone schema instead."""
+    import dataset
+
+    from tests.datasets import write_dataset_json
+
+    path = write_dataset_json(tmp_path_factory.getbasetemp() / "abalone-dataset")
+    monkeypatch.setattr(dataset, "default_path", lambda: str(path))
+    return path

@@ -32,7 +32,8 @@ def edit(path: Path, old: str, new: str) -> None:
 def test_every_environment_loads(environment: str) -> None:
     config = load_config(environment, environ={})
     assert config.env.environment == environment
-    assert config.env.model_quality_threshold > 0
+    assert config.dataset.problem_type == "regression"  # data/dataset.yaml: abalone
+    assert config.quality.check.metric == "rmse" and config.quality.check.threshold == 3.0
     assert len(set(config.env.pipeline_names.values())) == 3
 
 
@@ -46,7 +47,7 @@ def test_config_is_frozen() -> None:
 
 def test_real_hcl_types_are_read() -> None:
     values = read_tfvars(ENV_DIR / "dev.tfvars")
-    assert values["model_quality_threshold"] == 3.0
+    assert values["dataset_dir"] == "data"
     assert values["recreate_pipelines"] is False
     assert values["email_recipient"] == ["data-scientist@example.com"]
     assert values["custom_notification_config"][0]["step_name"] == "ModelQualityCalcStep"
@@ -104,7 +105,7 @@ def test_missing_key_names_file_key_and_fix(env_dir: Path) -> None:
 
 
 def test_wrong_type_names_file_key_and_fix(env_dir: Path) -> None:
-    edit(env_dir / "local.tfvars", "model_quality_threshold = 3.0", 'model_quality_threshold = "high"')
+    edit(env_dir / "local.tfvars", "# model_quality_threshold = 3.0", 'model_quality_threshold = "high"')
     with pytest.raises(ConfigError) as err:
         load_config("local", env_dir=env_dir, environ={})
     assert "local.tfvars: model_quality_threshold must be a number, got the string 'high'" in str(err.value)
@@ -120,9 +121,9 @@ def test_wrong_type_bool(env_dir: Path) -> None:
     ("old", "new", "message"),
     [
         (
-            "model_quality_threshold = 3.0",
+            "# model_quality_threshold = 3.0",
             "model_quality_threshold = -1",
-            "model_quality_threshold -1.0 is impossible",
+            "model_quality_threshold -1.0 is impossible for rmse",
         ),
         (
             'bucket_name         = "mlops-local-bucket"',

@@ -7,7 +7,9 @@ from pathlib import Path
 import datafiles
 import numpy as np
 import pytest
-from datafiles import FEATURES, TARGET, DataError, StepError
+from datafiles import DataError, StepError
+
+from tests.datasets import ABALONE, CATEGORICAL, FEATURES, NUMERIC, TARGET
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -24,17 +26,17 @@ def write(path: Path, lines: list[str]) -> Path:
 def test_schema_constants() -> None:
     assert FEATURES[0] == "sex"
     assert len(FEATURES) == 8
-    assert datafiles.CATEGORICAL == ("sex",)
-    assert FEATURES[1:] == datafiles.NUMERIC
+    assert CATEGORICAL == ("sex",)
+    assert FEATURES[1:] == NUMERIC
     assert TARGET == "rings"
 
 
 def test_read_training_csv_parses_types(tmp_path: Path) -> None:
-    frame = datafiles.read_training_csv(write(tmp_path / "t.csv", training_lines(50)))
+    frame = datafiles.read_training_csv(write(tmp_path / "t.csv", training_lines(50)), ABALONE)
     assert list(frame.columns) == [*FEATURES, TARGET]
     assert len(frame) == 50
     assert set(frame["sex"]) <= {"M", "F", "I"}
-    assert frame[list(datafiles.NUMERIC)].to_numpy().dtype == np.float64
+    assert frame[list(NUMERIC)].to_numpy().dtype == np.float64
     first = training_lines(1)[0].split(",")
     assert frame.iloc[0]["length"] == float(first[1])
     assert frame.iloc[0][TARGET] == float(first[-1])
@@ -43,7 +45,7 @@ def test_read_training_csv_parses_types(tmp_path: Path) -> None:
 def test_header_row_is_rejected(tmp_path: Path) -> None:
     path = write(tmp_path / "training-data.csv", [",".join([*FEATURES, TARGET]), *training_lines(5)])
     with pytest.raises(DataError) as caught:
-        datafiles.read_training_csv(path)
+        datafiles.read_training_csv(path, ABALONE)
     message = str(caught.value)
     assert "looks like a header row; the data files are headerless" in message
     assert str(path) in message
@@ -55,7 +57,7 @@ def test_header_row_detected_before_column_count(tmp_path: Path) -> None:
     # A training header (9 names) in a features file (8 columns): the header is the real problem.
     path = write(tmp_path / "inference-data.csv", [",".join([*FEATURES, TARGET]), "M,1,1,1,1,1,1,1"])
     with pytest.raises(DataError, match="header row"):
-        datafiles.read_features_csv(path)
+        datafiles.read_features_csv(path, ABALONE)
 
 
 @pytest.mark.parametrize("extra", [",7", ""])
@@ -64,7 +66,7 @@ def test_wrong_column_count_names_row_and_counts(tmp_path: Path, extra: str) -> 
     lines[4] = lines[4] + extra if extra else lines[4].rsplit(",", 1)[0]
     path = write(tmp_path / "bad.csv", lines)
     with pytest.raises(DataError) as caught:
-        datafiles.read_training_csv(path)
+        datafiles.read_training_csv(path, ABALONE)
     expected = 10 if extra else 8
     assert caught.value.row == 5
     assert f"row has {expected} columns, expected 9" in str(caught.value)
@@ -78,7 +80,7 @@ def test_non_numeric_value_names_row_column_and_value(tmp_path: Path) -> None:
     lines[2] = ",".join(cells)
     path = write(tmp_path / "bad.csv", lines)
     with pytest.raises(DataError) as caught:
-        datafiles.read_training_csv(path)
+        datafiles.read_training_csv(path, ABALONE)
     message = str(caught.value)
     assert "value 'abc' is not a number" in message
     assert "row 3" in message
@@ -93,7 +95,7 @@ def test_first_bad_value_by_row_is_reported(tmp_path: Path) -> None:
         cells[position] = f"x{index}"
         lines[index] = ",".join(cells)
     with pytest.raises(DataError) as caught:
-        datafiles.read_training_csv(write(tmp_path / "bad.csv", lines))
+        datafiles.read_training_csv(write(tmp_path / "bad.csv", lines), ABALONE)
     assert caught.value.row == 3
     assert caught.value.column == "8 'shell_weight'"
 
@@ -101,18 +103,18 @@ def test_first_bad_value_by_row_is_reported(tmp_path: Path) -> None:
 def test_infinite_value_is_rejected(tmp_path: Path) -> None:
     path = write(tmp_path / "bad.csv", ["M,inf,1,1,1,1,1,1"])
     with pytest.raises(DataError, match="not a finite number"):
-        datafiles.read_features_csv(path)
+        datafiles.read_features_csv(path, ABALONE)
 
 
 def test_missing_target_is_rejected_missing_feature_allowed(tmp_path: Path) -> None:
     features = datafiles.read_features_csv(
-        write(tmp_path / "f.csv", ["M,0.5,,0.1,1,1,1,1", ",1,1,1,1,1,1,1"])
+        write(tmp_path / "f.csv", ["M,0.5,,0.1,1,1,1,1", ",1,1,1,1,1,1,1"]), ABALONE
     )
     assert np.isnan(features.loc[0, "diameter"])
     assert features["sex"].isna().tolist() == [False, True]
     with pytest.raises(DataError) as caught:
         datafiles.read_training_csv(
-            write(tmp_path / "t.csv", ["M,0.5,0.4,0.1,1,1,1,1,9", "F,1,1,1,1,1,1,1,"])
+            write(tmp_path / "t.csv", ["M,0.5,0.4,0.1,1,1,1,1,9", "F,1,1,1,1,1,1,1,"]), ABALONE
         )
     assert "rings is missing" in str(caught.value)
     assert caught.value.row == 2
@@ -123,27 +125,27 @@ def test_empty_file_is_rejected(tmp_path: Path, content: str) -> None:
     path = tmp_path / "empty.csv"
     path.write_text(content)
     with pytest.raises(DataError, match="empty") as caught:
-        datafiles.read_features_csv(path)
+        datafiles.read_features_csv(path, ABALONE)
     assert str(path) in str(caught.value)
 
 
 def test_missing_file_is_a_data_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="does not exist"):
-        datafiles.read_features_csv(tmp_path / "nope.csv")
+        datafiles.read_features_csv(tmp_path / "nope.csv", ABALONE)
 
 
 def test_blank_lines_are_skipped_and_rows_are_file_lines(tmp_path: Path) -> None:
     path = tmp_path / "f.csv"
     path.write_text("M,1,1,1,1,1,1,1\n\nF,1,1,1,1,1,1,1\nI,1,1,oops,1,1,1,1\n")
     with pytest.raises(DataError) as caught:
-        datafiles.read_features_csv(path)
+        datafiles.read_features_csv(path, ABALONE)
     assert caught.value.row == 4
 
 
 def test_crlf_and_whitespace_are_accepted(tmp_path: Path) -> None:
     path = tmp_path / "f.csv"
     path.write_bytes(b"M , 0.5,0.4 ,0.1,1,1,1,1\r\nI,1,1,1,1,1,1,1\r\n")
-    frame = datafiles.read_features_csv(path)
+    frame = datafiles.read_features_csv(path, ABALONE)
     assert frame["sex"].tolist() == ["M", "I"]
     assert frame.loc[0, "length"] == 0.5
 
@@ -151,22 +153,22 @@ def test_crlf_and_whitespace_are_accepted(tmp_path: Path) -> None:
 def test_quoted_fields_are_counted_exactly(tmp_path: Path) -> None:
     path = tmp_path / "f.csv"
     path.write_text('"M",1,1,1,1,1,1,1\n"F,x",1,1,1,1,1,1,1\n')
-    frame = datafiles.read_features_csv(path)
+    frame = datafiles.read_features_csv(path, ABALONE)
     assert frame["sex"].tolist() == ["M", "F,x"]
 
 
 def test_unknown_category_is_allowed(tmp_path: Path) -> None:
-    frame = datafiles.read_features_csv(write(tmp_path / "f.csv", ["X,1,1,1,1,1,1,1"]))
+    frame = datafiles.read_features_csv(write(tmp_path / "f.csv", ["X,1,1,1,1,1,1,1"]), ABALONE)
     assert frame["sex"].tolist() == ["X"]
 
 
 def test_read_target_csv(tmp_path: Path) -> None:
-    series = datafiles.read_target_csv(write(tmp_path / "g.csv", ["9", "10.5"]))
+    series = datafiles.read_target_csv(write(tmp_path / "g.csv", ["9", "10.5"]), ABALONE)
     assert series.tolist() == [9.0, 10.5]
     with pytest.raises(DataError, match="header"):
-        datafiles.read_target_csv(write(tmp_path / "h.csv", ["rings", "9"]))
+        datafiles.read_target_csv(write(tmp_path / "h.csv", ["rings", "9"]), ABALONE)
     with pytest.raises(DataError, match="row has 2 columns, expected 1"):
-        datafiles.read_target_csv(write(tmp_path / "w.csv", ["9", "9,1"]))
+        datafiles.read_target_csv(write(tmp_path / "w.csv", ["9", "9,1"]), ABALONE)
 
 
 def test_find_single_csv(tmp_path: Path) -> None:

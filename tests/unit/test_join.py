@@ -7,7 +7,9 @@ from pathlib import Path
 import join
 import pandas as pd
 import pytest
-from datafiles import FEATURES, DataError
+from datafiles import DataError
+
+from tests.datasets import ABALONE, FEATURES
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -51,7 +53,7 @@ def test_join_writes_data_quality_input_and_predictions(batch: dict[str, Path]) 
 
 def test_predictions_file_found_by_input_name(batch: dict[str, Path]) -> None:
     (batch["predictions"] / "other.csv.out").write_text("1\n")
-    outputs = join.join(str(batch["features"]), str(batch["predictions"]), str(batch["output"]))
+    outputs = join.join(str(batch["features"]), str(batch["predictions"]), str(batch["output"]), ABALONE)
     assert sorted(Path(path).name for path in outputs.values()) == [
         "data-quality-input.csv",
         "predictions.csv",
@@ -63,7 +65,7 @@ def test_row_count_mismatch_names_both_counts(
 ) -> None:
     (batch["predictions"] / "inference-data.csv.out").write_text("1.0\n" * 29)
     with pytest.raises(DataError, match=r"30 feature rows \(.*inference-data.csv\) but 29 predictions"):
-        join.join(str(batch["features"]), str(batch["predictions"]), str(batch["output"]))
+        join.join(str(batch["features"]), str(batch["predictions"]), str(batch["output"]), ABALONE)
     assert join.main(argv(batch)) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "30 feature rows" in err and "29 predictions" in err

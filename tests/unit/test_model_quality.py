@@ -101,10 +101,12 @@ def test_r2_is_higher_is_better(dirs: dict[str, Path], capsys: pytest.CaptureFix
 
 
 def test_threshold_check_directions() -> None:
-    assert model_quality.threshold_check("mae", 2.0, 2.0)["passed"] is True
-    assert model_quality.threshold_check("mse", 2.1, 2.0)["passed"] is False
-    assert model_quality.threshold_check("r2", 0.5, 0.5)["passed"] is True
-    assert model_quality.threshold_check("r2", 0.4, 0.5)["passed"] is False
+    assert model_quality.threshold_check("mae", "regression", 2.0, 2.0)["passed"] is True
+    assert model_quality.threshold_check("mse", "regression", 2.1, 2.0)["passed"] is False
+    assert model_quality.threshold_check("r2", "regression", 0.5, 0.5)["passed"] is True
+    assert model_quality.threshold_check("r2", "regression", 0.4, 0.5)["passed"] is False
+    assert model_quality.threshold_check("f1", "binary", 0.7, 0.7)["comparison"] == ">="
+    assert model_quality.threshold_check("logloss", "multiclass", 0.9, 0.5)["passed"] is False
 
 
 def test_report_is_pure() -> None:
@@ -133,6 +135,7 @@ def test_ground_truth_header_exits_2(dirs: dict[str, Path], capsys: pytest.Captu
     assert not dirs["output"].exists()
 
 
-def test_unknown_metric_is_a_usage_error(dirs: dict[str, Path]) -> None:
-    with pytest.raises(SystemExit):
-        model_quality.main(argv(dirs, "--metric", "mape", "--threshold", "3"))
+def test_unknown_metric_is_a_step_error(dirs: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert model_quality.main(argv(dirs, "--metric", "mape", "--threshold", "3")) == 2
+    assert "'mape' is not a regression metric. Fix: use one of mse, rmse, mae, r2" in capsys.readouterr().err
+    assert not (dirs["output"] / "model_quality.json").exists()

@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import preprocess
 import pytest
-from datafiles import FEATURES, TARGET, ArtifactError, DataError
+from datafiles import ArtifactError, DataError
+
+from tests.datasets import ABALONE, FEATURES, NUMERIC, TARGET
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 ROWS = 300
@@ -38,6 +40,7 @@ def run_fit(input_dir: Path, root: Path, **kwargs: float) -> dict[str, str]:
         test_dir=str(dirs["test"]),
         transformer_dir=str(dirs["transformer"]),
         baseline_dir=str(dirs["baseline"]),
+        schema=ABALONE,
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -87,8 +90,8 @@ def test_transformer_is_fitted_on_the_train_split_only(training_dir: Path, tmp_p
     run_fit(training_dir, tmp_path / "out")
     spec = preprocess.load_transformer(str(tmp_path / "out" / "transformer"))
     train_split = pd.read_csv(tmp_path / "out" / "baseline" / "baseline.csv")
-    everything = datafiles.read_training_csv(training_dir / "training-data.csv")
-    for name in datafiles.NUMERIC:
+    everything = datafiles.read_training_csv(training_dir / "training-data.csv", ABALONE)
+    for name in NUMERIC:
         assert spec["numeric"][name]["mean"] == pytest.approx(train_split[name].mean(), rel=1e-12)
         assert spec["numeric"][name]["scale"] == pytest.approx(train_split[name].std(ddof=0), rel=1e-12)
         assert spec["numeric"][name]["mean"] != pytest.approx(everything[name].mean(), rel=1e-9)
@@ -125,10 +128,9 @@ def test_split_indices_partition_the_rows() -> None:
 
 def test_apply_unseen_category_missing_values_and_zero_scale() -> None:
     train = pd.DataFrame(
-        {name: [1.0, 1.0] if name == "height" else [1.0, 3.0] for name in datafiles.NUMERIC}
-        | {"sex": ["M", "F"]}
+        {name: [1.0, 1.0] if name == "height" else [1.0, 3.0] for name in NUMERIC} | {"sex": ["M", "F"]}
     )[list(FEATURES)]
-    spec = preprocess.fit_transformer(train)
+    spec = preprocess.fit_transformer(train, ABALONE)
     assert spec["numeric"]["height"] == {"mean": 1.0, "scale": 1.0}
     assert spec["numeric"]["length"] == {"mean": 2.0, "scale": 1.0}
     batch = pd.DataFrame(
@@ -149,7 +151,7 @@ def test_transformer_file_errors(tmp_path: Path) -> None:
         preprocess.load_transformer(str(tmp_path / "preprocessor.json"))
     path = tmp_path / "preprocessor.json"
     path.write_text(json.dumps({"version": 99}))
-    with pytest.raises(ArtifactError, match="version 99, this code reads version 1"):
+    with pytest.raises(ArtifactError, match="version 99, this code reads version 2"):
         preprocess.load_transformer(str(path))
     path.write_text("{not json")
     with pytest.raises(ArtifactError, match="not valid JSON"):
@@ -163,8 +165,8 @@ def test_validate_writes_the_same_rows(tmp_path: Path) -> None:
     assert (
         preprocess.main(["validate", "--input", str(source.parent), "--output", str(tmp_path / "out")]) == 0
     )
-    written = datafiles.read_features_csv(tmp_path / "out" / "inference-data.csv")
-    pd.testing.assert_frame_equal(written, datafiles.read_features_csv(source))
+    written = datafiles.read_features_csv(tmp_path / "out" / "inference-data.csv", ABALONE)
+    pd.testing.assert_frame_equal(written, datafiles.read_features_csv(source, ABALONE))
 
 
 def test_fit_bad_input_exits_2_with_one_line_and_no_outputs(

@@ -106,7 +106,7 @@ def test_wrong_source_is_rejected(tmp_path: Path) -> None:
 
 
 def test_sample_header_is_the_step_scripts_schema() -> None:
-    """sample_data (installed package) cannot import scripts/; this pins the two column lists together."""
-    from datafiles import FEATURES, TARGET
+    """sample_data writes the abalone files; this pins its column list to data/dataset.yaml's."""
+    from tests.datasets import FEATURES, TARGET
 
     assert (*FEATURES, TARGET) == HEADER

@@ -19,6 +19,8 @@ import pytest
 import serve
 import train
 
+from tests.datasets import write_dataset_json
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = sorted((ROOT / "scripts").glob("*.py"))
 DATA = ROOT / "data"
@@ -187,6 +189,8 @@ def test_script_runs_as_the_container_runs_it(tmp_path: Path) -> None:
             str(tmp_path / "o"),
             "--threshold",
             "1.0",
+            "--dataset",
+            str(write_dataset_json(tmp_path / "lib")),
         ],
         capture_output=True,
         text=True,

@@ -11,8 +11,9 @@ import preprocess
 import pytest
 import serve
 import xgboost as xgb
-from datafiles import TARGET, DataError
+from datafiles import DataError
 
+from tests.datasets import FEATURES, TARGET
 from tests.unit.conftest import DATA
 
 
@@ -28,9 +29,9 @@ def test_round_trip_through_the_four_functions(trained: dict[str, Path]) -> None
         text = serve.output_fn(prediction, "text/csv")
         lines = text.splitlines()
         assert len(lines) == 25 and text.endswith("\n")
-        np.testing.assert_allclose([float(v) for v in lines], prediction, rtol=1e-6)
+        np.testing.assert_allclose([float(v) for v in lines], prediction.values, rtol=1e-6)
         assert all("e" not in line for line in lines)
-        assert 3.0 < prediction.mean() < 20.0
+        assert 3.0 < prediction.values.mean() < 20.0
 
 
 def test_serving_sees_exactly_the_training_inputs(trained: dict[str, Path]) -> None:
@@ -43,29 +44,31 @@ def test_serving_sees_exactly_the_training_inputs(trained: dict[str, Path]) -> N
     written = datafiles.read_numeric_csv(trained["train"] / "train.csv", [TARGET, *spec["output_columns"]])
     matrix = written.to_numpy()[:, 1:]
     np.testing.assert_array_equal(
-        preprocess.apply_transformer(spec, serve.input_fn(body, "text/csv")), matrix
+        preprocess.apply_transformer(spec, serve.parse(serve.input_fn(body, "text/csv"), model)), matrix
     )
     direct = model.booster.predict(xgb.DMatrix(matrix, feature_names=spec["output_columns"]))
-    np.testing.assert_array_equal(served, direct)
+    np.testing.assert_array_equal(served.values, direct)
 
 
 def test_unseen_category_is_scored(trained: dict[str, Path]) -> None:
     model = serve.model_fn(str(trained["model"]))
     prediction = serve.predict_fn(serve.input_fn("X,0.5,0.4,0.1,0.5,0.2,0.1,0.15\n", "text/csv"), model)
-    assert prediction.shape == (1,) and np.isfinite(prediction[0])
+    assert prediction.values.shape == (1,) and np.isfinite(prediction.values[0])
 
 
 def test_bad_requests_are_rejected(trained: dict[str, Path]) -> None:
-    header = ",".join(datafiles.FEATURES) + "\n" + inference_text(2)
+    model = serve.model_fn(str(trained["model"]))
+    header = ",".join(FEATURES) + "\n" + inference_text(2)
     with pytest.raises(DataError, match="header row"):
-        serve.input_fn(header, "text/csv")
+        serve.predict_fn(serve.input_fn(header, "text/csv"), model)
     with pytest.raises(DataError, match="unsupported content type 'application/json'"):
         serve.input_fn("{}", "application/json")
     with pytest.raises(DataError, match=r"\(request, row 1\)"):
-        serve.input_fn("M,1,1\n", "text/csv")
+        serve.predict_fn(serve.input_fn("M,1,1\n", "text/csv"), model)
+    predictions = serve.Predictions(np.array([1.0, 12.25]), model.schema)
     with pytest.raises(DataError, match="unsupported accept type"):
-        serve.output_fn(np.array([1.0]), "application/json")
-    assert serve.output_fn(np.array([1.0, 12.25]), "*/*") == "1.0\n12.25\n"
+        serve.output_fn(predictions, "application/json")
+    assert serve.output_fn(predictions, "*/*") == "1.0\n12.25\n"
 
 
 def test_model_fn_errors(tmp_path: Path) -> None:

@@ -10,6 +10,8 @@ import pytest
 import train
 import xgboost as xgb
 
+from tests.datasets import ABALONE
+
 DATA = Path(__file__).resolve().parents[2] / "data"
 TRAIN_REGEX = r"train-rmse:([0-9\.]+)"
 VALIDATION_REGEX = r"validation-rmse:([0-9\.]+)"
@@ -29,6 +31,7 @@ def channels(tmp_path: Path) -> dict[str, Path]:
         test_dir=str(dirs["test"]),
         transformer_dir=str(dirs["preprocessor"]),
         baseline_dir=str(dirs["baseline"]),
+        schema=ABALONE,
     )
     dirs["model"] = tmp_path / "model"
     return dirs
@@ -107,7 +110,7 @@ def test_early_stopping_saves_and_reports_the_best_iteration(
     per_iteration = validation_values[:-1]
     assert len(per_iteration) < 200
     assert validation_values[-1] == min(per_iteration)
-    assert metrics["validation"] == pytest.approx(min(per_iteration), abs=1e-6)
+    assert metrics["validation-rmse"] == pytest.approx(min(per_iteration), abs=1e-6)
     booster = xgb.Booster()
     booster.load_model(str(channels["model"] / "xgboost-model.json"))
     assert booster.num_boosted_rounds() == per_iteration.index(min(per_iteration)) + 1
@@ -145,6 +148,10 @@ def test_bad_hyperparameter_is_a_step_error(
     sagemaker_env: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert train.main(["--num_round", "5", "--objective", "reg:nonsense"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ERROR: objective 'reg:nonsense' does not fit a regression problem. Fix: use")
+    assert err.count("\n") == 1
+    assert train.main(["--num_round", "5", "--max_depth", "-3"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("ERROR: XGBoost rejected the training configuration")
     assert err.count("\n") == 1

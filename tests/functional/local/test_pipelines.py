@@ -112,7 +112,7 @@ def test_training_pipeline_registers_a_pending_version_with_metrics_and_baseline
     }
     evaluation_uri = version["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
     rmse = json.loads(trained.env.get(evaluation_uri))["regression_metrics"]["rmse"]["value"]
-    assert 0 < rmse <= trained.config.pipelines.training.register_threshold
+    assert 0 < rmse <= trained.config.quality.training_register.threshold
     model_data = version["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
     job = ran[steps.TRAIN]["Metadata"]["TrainingJob"]["Arn"].rsplit("/", 1)[-1]
     assert (
