@@ -17,7 +17,7 @@ on its own up the levels until it fits, which is what Deequ's per-item loop does
 from __future__ import annotations
 
 import math
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -39,7 +39,7 @@ class KllSketch:
     # ------------------------------------------------------------------------------------ structure
 
     def capacity(self, height: int) -> int:
-        return 2 * (int(math.ceil(self.k * self.c**height / 2)) + 1)
+        return 2 * (math.ceil(self.k * self.c**height / 2) + 1)
 
     def _total_capacity(self) -> int:
         return sum(self.capacity(h) for h in range(len(self.levels)))
@@ -52,7 +52,9 @@ class KllSketch:
         self.compactions.append(0)
         self.offsets.append(0)
 
-    def _compact(self, height: int, buffer: np.ndarray, presorted: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+    def _compact(
+        self, height: int, buffer: np.ndarray, presorted: bool = False
+    ) -> Tuple[np.ndarray, np.ndarray]:
         """(items moving up, items staying) of compacting ``buffer`` at ``height`` (Deequ's ``compact``)."""
         items = buffer.size
         even = items - items % 2
@@ -162,6 +164,7 @@ class KllSketch:
             low = minimum + (maximum - minimum) * i / float(count)
             high = minimum + (maximum - minimum) * (i + 1) / float(count)
             if i == count - 1:
+                high = maximum  # (Deequ's formula can round below the maximum)
                 weight = self.rank(high) - self.rank(low, inclusive=False)
             else:
                 weight = self.rank(high, inclusive=False) - self.rank(low, inclusive=False)
@@ -170,7 +173,7 @@ class KllSketch:
 
     # ----------------------------------------------------------------------------------- the files
 
-    def parameters(self) -> dict:
+    def parameters(self) -> Dict[str, float]:
         """As Model Monitor writes them: ``{"c": 0.64, "k": 2048.0}`` (Deequ's List[Double])."""
         return {"c": self.c, "k": float(self.k)}
 
@@ -178,12 +181,16 @@ class KllSketch:
         return [[float(v) for v in level] for level in self.levels]
 
     @classmethod
-    def from_data(cls, data: Any, parameters: Optional[dict] = None) -> KllSketch:
+    def from_data(cls, data: Any, parameters: Optional[Dict[str, Any]] = None) -> KllSketch:
         """A sketch read back from statistics.json (ValueError when malformed)."""
         params = parameters if isinstance(parameters, dict) else {}
         k = params.get("k", SKETCH_SIZE)
         c = params.get("c", SHRINKING_FACTOR)
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (k, c)) or k < 1 or not 0 < c <= 1:
+        if (
+            not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (k, c))
+            or k < 1
+            or not 0 < c <= 1
+        ):
             raise ValueError(f"sketch parameters {params!r} are not numbers k >= 1, 0 < c <= 1")
         if not isinstance(data, list) or not data:
             raise ValueError("sketch data is not a list of levels")
@@ -193,7 +200,11 @@ class KllSketch:
             if not isinstance(items, list):
                 raise ValueError(f"sketch level {height} is not a list")
             for item in items:
-                if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(float(item)):
+                if (
+                    isinstance(item, bool)
+                    or not isinstance(item, (int, float))
+                    or not math.isfinite(float(item))
+                ):
                     raise ValueError(f"sketch item {item!r} is not a finite number")
             sketch.levels.append(np.asarray(items, dtype=np.float64))
         if not any(level.size for level in sketch.levels):
