@@ -160,3 +160,24 @@ def test_bad_baselines_are_errors(change: Any, message: str) -> None:
     change(constraints)
     with pytest.raises(BaselineFileError, match=message):
         parse_baseline(statistics, constraints, "statistics.json", "constraints.json")
+
+
+@pytest.mark.parametrize("engine", ["arrow", "pandas"])
+def test_both_readers_keep_text_as_text(tmp_path: Path, engine: str) -> None:
+    from dq_read import read_csv, string_value_counts
+
+    source = tmp_path / "t.csv"
+    source.write_text("ts,flag,x\n2024-01-02T03:04:05+02:00,True,1\n2024-01-03T03:04:05Z,false,2\n")
+    table = read_csv(str(source), True, engine)
+    assert sorted(string_value_counts(table.columns[0].strings)[0]) == [
+        "2024-01-02T03:04:05+02:00",
+        "2024-01-03T03:04:05Z",
+    ]
+    assert sorted(string_value_counts(table.columns[1].strings)[0]) == ["True", "false"]
+
+
+def test_a_file_of_blank_lines_is_empty(tmp_path: Path) -> None:
+    source = tmp_path / "blank.csv"
+    source.write_text("\n\n\n")
+    args = ["baseline", "--input", str(source), "--output", str(tmp_path / "out"), "--no-header"]
+    assert dq.main(args) == 2
