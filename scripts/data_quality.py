@@ -24,10 +24,10 @@ Layouts follow the Model Monitor documentation ("Schema for Statistics (statisti
 file)", docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-byoc-{statistics,constraints}.html and
 model-monitor-interpreting-violations.html). Extensions, all additive:
 
-- ``statistics.json`` numeric features carry ``x_histogram`` ({lower_bound, upper_bound, counts}): the exact
-  fine histogram this check compares against. The standard ``kll.sketch`` is written too (the same
-  histogram as a KLL compactor stack: an item on level h weighs 2**h), so Model Monitor itself can read
-  our baselines.
+- ``statistics.json`` and ``constraints.json`` are Model Monitor's layout exactly: ``kll.sketch`` is Deequ's
+  KLL sketch of the data values (dq_kll; c = 0.64, k = 2048.0); a baseline's older ``x_histogram`` is
+  still read. Violation descriptions are Model Monitor's sentences (Java number formatting); details
+  go to ``drift_metrics.json`` and the report.
 - ``drift_metrics.json``: ``{"version": 0, "metrics": [{"name": "feature_baseline_drift_<feature>",
   "feature_name", "value", "threshold", "method", "raw_distance", "violation", "baseline_cdf"}]}``;
   ``value`` is the number compared with ``threshold`` (violation when value > threshold).

@@ -13,12 +13,14 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 from dq_distance import Cdf
 from dq_errors import BaselineFileError, InputDataError
-from dq_profile import STRING, UNKNOWN, FeatureProfile, profile_column
+from dq_kll import KllSketch
+from dq_profile import UNKNOWN, FeatureProfile, profile_column
 from dq_read import Table
 
 LOG = logging.getLogger(__name__)
 
-VERSION = 0
+VERSION = 0.0  # as Model Monitor writes it
+KNOWN_TYPES = ("Integral", "Fractional", "String", "Unknown")
 COMPARISON_METHODS = ("Simple", "Robust")
 CATEGORICAL_DRIFT_METHODS = ("LInfinity", "ChiSquared")
 
@@ -90,23 +92,6 @@ def profile_baseline(table: Table) -> List[FeatureProfile]:
                 row=table.row_number(profile.first_bad_index or 0),
                 column=column.name,
                 fix="replace it with a finite number or leave it empty (missing)",
-            )
-        numeric = profile.n_integral + profile.n_fractional
-        if profile.inferred_type == STRING and numeric > profile.n_string:
-            profile.locate_first_bad()
-            raise InputDataError(
-                f"unparsable number {profile.first_bad_value!r} in a numeric column",
-                file=table.path,
-                row=None if profile.first_bad_index is None else table.row_number(profile.first_bad_index),
-                column=column.name,
-                fix=(
-                    "correct the value or leave it empty (missing)"
-                    + (
-                        "; if row 1 is a header, pass --header"
-                        if not table.header and profile.first_bad_index == 0
-                        else ""
-                    )
-                ),
             )
         profiles.append(profile)
     return profiles
@@ -203,6 +188,8 @@ def parse_baseline(
     statistics: Dict[str, Any], constraints: Dict[str, Any], statistics_path: str, constraints_path: str
 ) -> Tuple[List[BaselineFeature], Dict[str, Any]]:
     """The baseline features (constraints order) and the effective monitoring_config."""
+    _check_version(statistics, statistics_path, "statistics.json")
+    _check_version(constraints, constraints_path, "constraints.json")
     config = merge_config(DEFAULT_MONITORING_CONFIG, constraints.get("monitoring_config") or {})
     _note_missing_config(constraints.get("monitoring_config") or {}, constraints_path)
     validate_config(config, constraints_path, "monitoring_config")
@@ -216,7 +203,7 @@ def parse_baseline(
                 fix="pass an unmodified constraints.json",
             )
         feature = BaselineFeature(raw["name"])
-        feature.inferred_type = str(raw.get("inferred_type", UNKNOWN))
+        feature.inferred_type = _known_type(raw, feature.name, constraints_path)
         if "completeness" in raw:
             feature.completeness = _number(
                 raw["completeness"], f"completeness of {feature.name}", constraints_path
@@ -227,8 +214,7 @@ def parse_baseline(
         strings = raw.get("string_constraints") or {}
         if isinstance(strings, dict) and isinstance(strings.get("domains"), list):
             feature.domains = [str(v) for v in strings["domains"]]
-        overrides = raw.get("monitoringConfigOverrides") or {}
-        feature.overrides = overrides if isinstance(overrides, dict) else {}
+        feature.overrides = _overrides(raw, num, strings)
         features[feature.name] = feature
         order.append(feature.name)
     for index, raw in enumerate(statistics.get("features", [])):
@@ -243,11 +229,46 @@ def parse_baseline(
             if order and constraints.get("features"):
                 continue  # the constraints decide which columns the baseline has
             known = BaselineFeature(raw["name"])
-            known.inferred_type = str(raw.get("inferred_type", UNKNOWN))
+            known.inferred_type = _known_type(raw, known.name, statistics_path)
             features[known.name] = known
             order.append(known.name)
         _attach_statistics(known, raw, statistics_path)
     return [features[name] for name in order], config
+
+
+def _check_version(data: Dict[str, Any], path: str, what: str) -> None:
+    version = data.get("version", VERSION)
+    if isinstance(version, bool) or not isinstance(version, (int, float)) or float(version) != VERSION:
+        raise BaselineFileError(
+            f"{what} has version {version!r}; only version 0 (Model Monitor's) is supported",
+            file=path,
+            fix=f"pass a {what} written by a Model Monitor or data-quality baseline job",
+        )
+
+
+def _known_type(raw: Dict[str, Any], name: str, path: str) -> str:
+    inferred = raw.get("inferred_type", UNKNOWN)
+    if inferred not in KNOWN_TYPES:
+        raise BaselineFileError(
+            f"feature {name!r} has inferred_type {inferred!r}",
+            file=path,
+            column=name,
+            fix="use one of " + ", ".join(KNOWN_TYPES) + " (Model Monitor's types)",
+        )
+    return str(inferred)
+
+
+def _overrides(raw: Dict[str, Any], *blocks: Any) -> Dict[str, Any]:
+    """Per-feature monitoring_config overrides: our top-level key, or Model Monitor's inside a block."""
+    merged: Dict[str, Any] = {}
+    for block in blocks:
+        inner = block.get("monitoring_config_overrides") if isinstance(block, dict) else None
+        if isinstance(inner, dict):
+            merged.update(inner)
+    top = raw.get("monitoringConfigOverrides")
+    if isinstance(top, dict):
+        merged.update(top)
+    return merged
 
 
 def merge_config(base: Dict[str, Any], override: Dict[str, Any]) -> Dict[str, Any]:
@@ -341,7 +362,7 @@ def _baseline_cdf(
     note = ""
     if isinstance(sketch, dict):
         try:
-            points, weights = _decode_kll(sketch.get("data"))
+            points, weights = _decode_kll(sketch)
             return Cdf.from_points("kll_sketch", points, weights), ""
         except ValueError as exc:
             note = f"KLL sketch unusable ({exc})"
@@ -359,23 +380,9 @@ def _baseline_cdf(
     return cdf, f"{note}; compared at the 10 bucket bounds"
 
 
-def _decode_kll(data: Any) -> Tuple[np.ndarray, np.ndarray]:
+def _decode_kll(sketch: Dict[str, Any]) -> Tuple[np.ndarray, np.ndarray]:
     """Items and weights of a KLL compactor stack ([[level 0 items], [level 1 items], …]: weight 2**level)."""
-    if not isinstance(data, list) or not data:
-        raise ValueError("sketch data is not a list of levels")
-    points: List[float] = []
-    weights: List[float] = []
-    for level, items in enumerate(data):
-        if not isinstance(items, list):
-            raise ValueError(f"sketch level {level} is not a list")
-        for item in items:
-            if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(float(item)):
-                raise ValueError(f"sketch item {item!r} is not a finite number")
-            points.append(float(item))
-            weights.append(float(2**level))
-    if not points:
-        raise ValueError("sketch is empty")
-    return np.asarray(points), np.asarray(weights)
+    return KllSketch.from_data(sketch.get("data"), sketch.get("parameters")).weighted()
 
 
 def _cdf_from_buckets(buckets: Any) -> Cdf:

@@ -6,6 +6,7 @@ data and drift metrics (and per-feature details for the report).
 # ruff: noqa: B905
 from __future__ import annotations
 
+import decimal
 import math
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -56,13 +57,20 @@ class CheckOutcome:
         )
 
 
-def _pct(value: float, other: Optional[float] = None) -> str:
-    """A percentage precise enough to differ from ``other`` when the numbers differ."""
-    for digits in (1, 2, 3, 4, 6):
-        text = f"{value * 100:.{digits}f}%"
-        if other is None or other == value or text != f"{other * 100:.{digits}f}%":
-            return text
-    return f"{value * 100}%"
+def java_double(value: float) -> str:
+    """``value`` as Java's Double.toString writes it (Model Monitor's messages: 100.0, 99.71751412429379)."""
+    number = float(value)
+    if number == 0 or 1e-3 <= abs(number) < 1e7 or not math.isfinite(number):
+        text = repr(number)
+        return text if ("." in text or not math.isfinite(number)) else text + ".0"
+    sign, digits, exponent = decimal.Decimal(repr(number)).normalize().as_tuple()
+    text = "".join(str(d) for d in digits)
+    power = int(exponent) + len(digits) - 1
+    return ("-" if sign else "") + text[0] + "." + (text[1:] or "0") + "E" + str(power)
+
+
+def _pct(fraction: float) -> str:
+    return java_double(fraction * 100) + "%"
 
 
 def check_table(
@@ -212,6 +220,7 @@ def _check_feature(
     if feature.inferred_type in NUMERIC_TYPES:
         metric = check.numeric()
     elif feature.inferred_type == STRING:
+        check.string_type()
         metric = check.categorical()
     return check.detail, metric
 
@@ -253,12 +262,11 @@ class _FeatureCheck:
     def completeness(self) -> None:
         expected, observed = self.feature.completeness, self.profile.completeness
         if expected is not None and observed < expected - 1e-12:
+            self.detail["missing_values"] = self.profile.num_missing
             self.flag(
                 COMPLETENESS_CHECK,
                 "Data completeness requirement is not met. "
-                f"Expected: {_pct(expected, observed)}. "
-                f"Observed: Only {_pct(observed, expected)} of data is complete "
-                f"({self.profile.num_missing} of {self.profile.n_rows} values missing).",
+                f"Expected: {_pct(expected)}. Observed: Only {_pct(observed)} of data is complete.",
             )
 
     def numeric(self) -> Optional[Dict[str, Any]]:
@@ -307,6 +315,10 @@ class _FeatureCheck:
             source=cdf.source,
         )
 
+    def string_type(self) -> None:
+        """A String feature: numbers now count against it (Model Monitor types each value)."""
+        self._data_type(np.zeros(0))
+
     def _data_type(self, present: np.ndarray) -> None:
         feature, profile = self.feature, self.profile
         total = profile.num_present
@@ -321,20 +333,24 @@ class _FeatureCheck:
             matching = int(np.count_nonzero(present == np.floor(present)))
         else:
             matching = profile.n_integral + profile.n_fractional
+        if feature.inferred_type == STRING:  # numbers are not Strings (Model Monitor's per-value types)
+            matching = profile.n_string
         fraction = matching / total
         threshold = float(self.config["datatype_check_threshold"])
         if fraction >= threshold - 1e-12:
             return
-        profile.locate_first_bad()
-        example = ""
-        if profile.first_bad_value is not None and profile.first_bad_index is not None:
-            row = self.table.row_number(profile.first_bad_index)
-            example = f" First non-matching value {profile.first_bad_value!r} at row {row}."
+        if feature.inferred_type != STRING:
+            profile.locate_first_bad()
+            if profile.first_bad_value is not None and profile.first_bad_index is not None:
+                self.detail["first_non_matching"] = {
+                    "value": profile.first_bad_value,
+                    "row": self.table.row_number(profile.first_bad_index),
+                }
         self.flag(
             DATA_TYPE_CHECK,
             "Data type match requirement is not met. "
-            f"Expected data type: {feature.inferred_type}, Expected match: {_pct(threshold, fraction)}. "
-            f"Observed: Only {_pct(fraction, threshold)} of data is {feature.inferred_type}.{example}",
+            f"Expected data type: {feature.inferred_type}, Expected match: {_pct(threshold)}. "
+            f"Observed: Only {_pct(fraction)} of data is {feature.inferred_type}.",
         )
 
     def categorical(self) -> Optional[Dict[str, Any]]:
@@ -388,13 +404,12 @@ class _FeatureCheck:
         fraction = (present - sum(c for _, c in unknown)) / present
         threshold = float(self.config["domain_content_threshold"])
         if fraction < threshold - 1e-12:
-            examples = ", ".join(f"{label!r} ({count})" for label, count in unknown[:5])
+            self.detail["values_not_in_domain"] = unknown[:5]
             self.flag(
                 CATEGORICAL_VALUES_CHECK,
                 "Data does not meet domain requirement. "
-                f"Expected match: {_pct(threshold, fraction)}. "
-                f"Observed: Only {_pct(fraction, threshold)} of data is within the baseline domain. "
-                f"Values not in the domain: {examples}.",
+                f"Expected match: {_pct(threshold)}. "
+                f"Observed: Only {_pct(fraction)} of data is within the baseline domain.",
             )
 
     def _drift(
@@ -410,19 +425,10 @@ class _FeatureCheck:
         """Record the drift metric; flag when comparison is enabled and value > threshold."""
         violation = str(self.dist.get("perform_comparison", "Enabled")) == "Enabled" and value > threshold
         self.detail.update({"distance": raw, "value": value, "threshold": threshold, "method": method})
-        n, m = int(sizes[0]), int(sizes[1])
-        if violation and method == "ChiSquared":
+        if violation:
             self.flag(
                 BASELINE_DRIFT_CHECK,
-                f"Baseline drift distance: {value:.4g} exceeds threshold: {threshold:.4g} "
-                f"(ChiSquared: p-value {1.0 - value:.3g} below {1.0 - threshold:.3g}; "
-                f"baseline n={n}, current n={m}).",
-            )
-        elif violation:
-            self.flag(
-                BASELINE_DRIFT_CHECK,
-                f"Baseline drift distance: {value:.4g} exceeds threshold: {threshold:.4g} "
-                f"({method}; L-infinity distance {raw:.4g}, baseline n={n}, current n={m}).",
+                f"Baseline drift distance: {java_double(value)} exceeds threshold: {java_double(threshold)}",
             )
         return {
             "name": f"feature_baseline_drift_{self.feature.name}",
@@ -433,6 +439,8 @@ class _FeatureCheck:
             "raw_distance": raw,
             "violation": bool(violation),
             "baseline_cdf": source,
+            "baseline_count": sizes[0],
+            "current_count": sizes[1],
         }
 
 

@@ -11,6 +11,7 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
+from dq_kll import KllSketch
 from dq_read import (
     Column,
     string_at,
@@ -28,7 +29,6 @@ NUMERIC_TYPES = (INTEGRAL, FRACTIONAL)
 
 DISTRIBUTION_BUCKETS = 10  # Model Monitor materialises 10 buckets (not configurable there either)
 FINE_BINS = 2000  # resolution of the CDF behind the drift distance; a multiple of DISTRIBUTION_BUCKETS
-KLL_PARAMETERS = {"c": 0.64, "k": 2048}  # Model Monitor's sketch parameters
 MAX_CATEGORY_BUCKETS = 1000  # categorical buckets written per feature (most frequent first)
 DOMAIN_MAX_DISTINCT = 100  # string features with at most this many values get a domain constraint
 
@@ -58,6 +58,7 @@ class NumericSummary:
         "min",
         "num_missing",
         "num_present",
+        "sketch",
         "std",
         "sum",
     )
@@ -74,6 +75,7 @@ class NumericSummary:
         self.lo = 0.0
         self.hi = 0.0
         self.counts = np.zeros(0, dtype=np.int64)
+        self.sketch = KllSketch()
 
     def representatives(self) -> np.ndarray:
         """One value per fine bin: the integer itself on a unit grid, the bin midpoint otherwise."""
@@ -84,39 +86,13 @@ class NumericSummary:
         return self.lo + (np.arange(nb) + 0.5) * width
 
     def buckets(self) -> List[Dict[str, Any]]:
-        """Model Monitor's 10 equal-width buckets between min and max."""
+        """Model Monitor's 10 equal-width buckets between min and max, counted from the KLL sketch (Deequ)."""
         if self.num_present == 0:
             return []
-        if self.max == self.min:
-            return [{"lower_bound": self.min, "upper_bound": self.max, "count": int(self.num_present)}]
-        nb = self.counts.size
-        if nb % DISTRIBUTION_BUCKETS == 0 and self.lo == self.min and self.hi == self.max:
-            per_bucket = self.counts.reshape(DISTRIBUTION_BUCKETS, nb // DISTRIBUTION_BUCKETS).sum(axis=1)
-        else:  # unit grid: every count sits on an integer
-            reps = self.representatives()
-            index = np.floor((reps - self.min) * DISTRIBUTION_BUCKETS / (self.max - self.min)).astype(np.intp)
-            np.clip(index, 0, DISTRIBUTION_BUCKETS - 1, out=index)
-            per_bucket = np.bincount(index, weights=self.counts, minlength=DISTRIBUTION_BUCKETS)
-        edges = np.linspace(self.min, self.max, DISTRIBUTION_BUCKETS + 1)
         return [
-            {
-                "lower_bound": float(edges[i]),
-                "upper_bound": float(edges[i + 1]),
-                "count": int(np.rint(per_bucket[i])),
-            }
-            for i in range(DISTRIBUTION_BUCKETS)
+            {"lower_bound": low, "upper_bound": high, "count": float(count)}
+            for low, high, count in self.sketch.buckets(self.min, self.max, DISTRIBUTION_BUCKETS)
         ]
-
-    def kll_sketch_data(self) -> List[List[float]]:
-        """The histogram as a KLL compactor stack: level h lists (sorted) the values weighing 2**h."""
-        nonzero = self.counts > 0
-        reps = self.representatives()[nonzero]
-        counts = self.counts[nonzero]
-        levels: List[List[float]] = []
-        for level in range(int(counts.max()).bit_length() if counts.size else 0):
-            chosen = ((counts >> level) & 1).astype(bool)
-            levels.append([float(v) for v in reps[chosen]])
-        return levels
 
 
 def grid_for(minimum: float, maximum: float, integral: bool) -> Tuple[float, float, int]:
@@ -176,6 +152,7 @@ def summarize_numbers(values: np.ndarray, integral: bool) -> NumericSummary:
     summary.std = math.sqrt(max(float(np.dot(work, work)) / present.size, 0.0))
     summary.lo, summary.hi, bins = grid_for(summary.min, summary.max, integral)
     summary.counts = bin_counts(present, summary.lo, summary.hi, bins, work, inside=True)
+    summary.sketch.update(present)
     return summary
 
 
@@ -230,14 +207,9 @@ class FeatureProfile:
                 "distribution": {
                     "kll": {
                         "buckets": summary.buckets(),
-                        "sketch": {"parameters": dict(KLL_PARAMETERS), "data": summary.kll_sketch_data()},
+                        "sketch": {"parameters": summary.sketch.parameters(), "data": summary.sketch.data()},
                     }
                 },
-            }
-            feature["x_histogram"] = {
-                "lower_bound": summary.lo,
-                "upper_bound": summary.hi,
-                "counts": summary.counts.tolist(),
             }
             return feature
         buckets = [
@@ -248,7 +220,7 @@ class FeatureProfile:
         ]
         feature["string_statistics"] = {
             "common": common,
-            "distinct_count": len(self.categories),
+            "distinct_count": float(len(self.categories)),
             "distribution": {"categorical": {"buckets": buckets}},
         }
         return feature
@@ -266,7 +238,6 @@ class FeatureProfile:
             distinct = len(self.categories)
             if distinct <= DOMAIN_MAX_DISTINCT and distinct * 2 <= self.num_present:
                 feature["string_constraints"] = {"domains": sorted(self.categories)}
-        feature["monitoringConfigOverrides"] = {}
         return feature
 
 

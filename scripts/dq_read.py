@@ -106,7 +106,7 @@ def read_csv(path: str, header: bool, engine: str = "auto") -> Table:
         raise InputNotFoundError(
             f"input cannot be read: {exc.strerror}", file=path, fix="check the path"
         ) from exc
-    if size == 0:
+    if size == 0 or _blank(path):
         raise InputDataError("the input file is empty", file=path, fix="pass a CSV with data rows")
     use_arrow = engine == "arrow" or (engine == "auto" and pacsv is not None)
     table = _read_with_arrow(path, header) if use_arrow else _read_with_pandas(path, header)
@@ -120,6 +120,17 @@ def read_csv(path: str, header: bool, engine: str = "auto") -> Table:
         )
     _check_names(table)
     return table
+
+
+def _blank(path: str, block_size: int = 1 << 20) -> bool:
+    """Whether the file holds nothing but whitespace (blank lines)."""
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(block_size)
+            if not block:
+                return True
+            if block.strip():
+                return False
 
 
 def _check_names(table: Table) -> None:
@@ -187,6 +198,10 @@ def _read_with_arrow(path: str, header: bool) -> Table:
                 file=path,
                 fix="make it a comma-separated file with one header row (or none, with --no-header)",
             ) from exc
+        retyped = _text_typed(arrow_table, header, path, column_types)
+        if retyped:  # timestamps, dates, booleans: text stays text (as the pandas reader keeps it)
+            column_types.update(retyped)
+            continue
         break
     if invalid_rows:
         bad = invalid_rows[0]
@@ -205,6 +220,19 @@ def _read_with_arrow(path: str, header: bool) -> Table:
         del chunked
         _release_arrow_memory()
     return Table(path, header, columns, n_rows)
+
+
+def _text_typed(arrow_table: Any, header: bool, path: str, known: Dict[str, Any]) -> Dict[str, Any]:
+    """Columns Arrow typed as neither numbers nor text, to be read again as text."""
+    names = list(arrow_table.column_names) if header else _arrow_header_names(path, header)
+    found = {}
+    for name, column in zip(names, arrow_table.columns):  # noqa: B905 (Python 3.8)
+        kind = column.type
+        numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_null(kind)
+        text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+        if not (numeric or text) and name not in known:
+            found[name] = pa.string()
+    return found
 
 
 def _release_arrow_memory() -> None:
@@ -308,6 +336,9 @@ def _read_with_pandas(path: str, header: bool) -> Table:
             file=path,
             fix="make it a comma-separated file with one header row (or none, with --no-header)",
         ) from exc
+    booleans = [name for name in frame.columns if pd.api.types.is_bool_dtype(frame[name].dtype)]
+    if booleans:  # pandas rewrites True/TRUE as booleans: read those columns again as text
+        frame = pd.read_csv(path, dtype={name: "string" for name in booleans}, **kwargs)
     if header:
         names = _raw_header(path)
         if len(names) != frame.shape[1]:

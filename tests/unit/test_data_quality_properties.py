@@ -88,7 +88,7 @@ def test_counts_and_buckets_account_for_every_value(values: list[float]) -> None
     assert int(summary.counts.sum()) == len(values)
     assert sum(b["count"] for b in summary.buckets()) == len(values)
     assert sum(
-        len(level) and sum(2**h for _ in level) for h, level in enumerate(summary.kll_sketch_data())
+        len(level) and sum(2**h for _ in level) for h, level in enumerate(summary.sketch.data())
     ) == len(values)
 
 

@@ -78,5 +78,7 @@ def test_statistics_are_written_compact_and_the_rest_indented(tmp_path: Path) ->
     assert result.files == [str(tmp_path / "out" / name) for name in ("statistics.json", "constraints.json")]
     statistics = (tmp_path / "out" / "statistics.json").read_text()
     constraints = (tmp_path / "out" / "constraints.json").read_text()
-    assert statistics.startswith('{"version":0,"dataset":{"item_count":50},') and statistics.count("\n") == 1
-    assert constraints.startswith('{\n  "version": 0,\n  "features": [\n') and constraints.endswith("}\n")
+    assert (
+        statistics.startswith('{"version":0.0,"dataset":{"item_count":50},') and statistics.count("\n") == 1
+    )
+    assert constraints.startswith('{\n  "version": 0.0,\n  "features": [\n') and constraints.endswith("}\n")
