@@ -167,6 +167,8 @@ class LocalAWS:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="local-aws", daemon=True
         )
         self._thread.start()
+        if self.fresh:
+            self._reset_moto()  # moto's state is per process: nothing of an earlier LocalAWS in it either
         if journal is not None:
             self._replay(journal)
         self.scheduler = Scheduler(self.bus, interval=self.schedule_interval)
