@@ -22,6 +22,7 @@ import boto3
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 BUCKET = "mlops-local-bucket"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1"
 ROLE = "arn:aws:iam::123456789012:role/mlops-local-sagemaker"
 TOKEN = "s3-bucket-data-0065F0A1-4e6f-9a4b-event"  # the S3 event id, as the trigger sends it
 REASON = "the local endpoint stopped while this execution was running"
@@ -91,7 +92,7 @@ def _long_pipeline() -> dict[str, Any]:
                         }
                     },
                     "AppSpecification": {
-                        "ImageUri": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1",
+                        "ImageUri": IMAGE,
                         "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/sleep.py"],
                     },
                     "RoleArn": ROLE,
