@@ -5,65 +5,20 @@ same S3 event delivered again starts nothing new; `--fresh` starts empty."""
 from __future__ import annotations
 
 import json
-import os
-import queue
 import signal
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import boto3
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
+from tests.functional.local_up import local_up
+
 BUCKET = "mlops-local-bucket"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1"
 ROLE = "arn:aws:iam::123456789012:role/mlops-local-sagemaker"
 TOKEN = "s3-bucket-data-0065F0A1-4e6f-9a4b-event"  # the S3 event id, as the trigger sends it
 REASON = "the local endpoint stopped while this execution was running"
-
-
-@contextmanager
-def local_up(state: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, str], list[str]]]:
-    """`mlops local up --port 0 --state-dir state`; yields the process, the env it exports and its output."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLOPS_"))}
-    env["HOME"] = str(state.parent)
-    server = subprocess.Popen(
-        [str(BIN / "mlops"), "local", "up", "--port", "0", "--state-dir", str(state), *extra],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in server.stdout or []], daemon=True).start()
-    seen: list[str] = []
-    deadline = time.monotonic() + 60
-    try:
-        while not any(line.strip().startswith("export AWS_REGION=") for line in seen):
-            assert server.poll() is None, "mlops local up exited:\n" + "".join(seen)
-            assert time.monotonic() < deadline, "no exports:\n" + "".join(seen)
-            try:
-                seen.append(lines.get(timeout=1))
-            except queue.Empty:
-                continue
-        for line in seen:
-            key, sep, value = line.strip().removeprefix("export ").partition("=")
-            if sep and key.startswith("AWS_"):
-                env[key] = value
-        yield server, env, seen
-    finally:
-        if server.poll() is None:
-            server.terminate()
-        server.wait(30)
-        if server.stdout is not None:
-            server.stdout.close()
 
 
 def _client(env: dict[str, str], service: str) -> Any:
