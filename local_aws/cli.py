@@ -47,7 +47,13 @@ def build_parser(group: str) -> argparse.ArgumentParser:
     commands = local.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="run the local AWS endpoint in the foreground; prints the exports")
     up.add_argument("--port", type=int, default=4566)
-    up.add_argument("--state-dir", type=Path, default=PROJECT_ROOT / ".local_aws")
+    up.add_argument(
+        "--state-dir",
+        type=Path,
+        default=PROJECT_ROOT / ".local_aws",
+        help="where the state is kept; it survives restarts and crashes",
+    )
+    up.add_argument("--fresh", action="store_true", help="start empty: remove the earlier state first")
     up.add_argument(
         "--provision", action="store_true", help="also create the environment's resources (as the demo does)"
     )
@@ -105,6 +111,7 @@ def cmd_demo(args: argparse.Namespace, config: Config, *, verbose: bool = False)
 
 def _definitions_demo(out: Path, config: Config) -> int:
     from pipeline_scripts.build.approved import ApprovedModel
+
     from pipeline_scripts.build.definitions import validated_definitions
     from pipeline_scripts.build.session import go_offline
     from pipeline_scripts.build.validate import iter_steps
@@ -150,7 +157,9 @@ def cmd_local_up(args: argparse.Namespace, config: Config) -> int:
                 "job (mlops pipelines upsert --only inference --model-package-arn ...)"
             )
 
-    return serve_forever(args.state_dir, args.port, region=config.env.aws_region, on_start=on_start)
+    return serve_forever(
+        args.state_dir, args.port, region=config.env.aws_region, on_start=on_start, fresh=args.fresh
+    )
 
 
 def cmd_local_show(args: argparse.Namespace) -> int:

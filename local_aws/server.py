@@ -9,8 +9,10 @@ In-process::
 Foreground (``mlops local up`` or ``python -m local_aws.server``): ``serve_forever(state_dir, port)``.
 
 One account (123456789012) and one region. moto keeps its state in this process's memory (a second
-``LocalAWS`` in the same process shares it); ``state_dir`` holds what the layer adds: captured Lambda
-code, Lambda logs, ``notifications.jsonl`` and the pipeline executor's work directories.
+``LocalAWS`` in the same process shares it); ``state_dir`` holds what survives the process: the journal
+of every AWS write (``journal/``, replayed on the next start: ``local_aws.layer.journal``), captured Lambda
+code, Lambda logs, ``notifications.jsonl``, ``events.jsonl`` and the pipeline executor's work directories
+(executions running when the process died come back Failed). ``fresh=True`` starts from nothing.
 """
 
 from __future__ import annotations
@@ -37,10 +39,22 @@ from local_aws.events.bus import EventBus
 from local_aws.events.scheduler import Scheduler
 from local_aws.lambdas.runner import DEFAULT_RETRY_DELAYS, LambdaRunner
 from local_aws.layer import Executor, LocalLayer
+from local_aws.layer.journal import JOURNAL_DIR, Journal
+from local_aws.layer.replay import Replayed, replay
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 4566
+# What the endpoint keeps in its state directory (``fresh`` removes these, and nothing else there).
+STATE_ENTRIES = (
+    JOURNAL_DIR,
+    "executions",
+    "functions",
+    "logs",
+    "cache",
+    "notifications.jsonl",
+    "events.jsonl",
+)
 ExecutorFactory = Callable[..., Executor]
 
 
@@ -74,6 +88,8 @@ class LocalAWS:
         max_workers: int = 2,
         lambda_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
         schedule_interval: float = 1.0,
+        durable: bool = True,
+        fresh: bool = False,
     ) -> None:
         self.state_dir = Path(state_dir).resolve()  # subprocesses (Lambdas, steps) run elsewhere
         self.port = port
@@ -84,6 +100,9 @@ class LocalAWS:
         self.lambda_retry_delays = lambda_retry_delays
         self.schedule_interval = schedule_interval
         self._executor_factory = executor_factory
+        self.durable = durable
+        self.fresh = fresh
+        self.restored = Replayed()
         self._executor: Executor | None = None
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -94,7 +113,7 @@ class LocalAWS:
         self.scheduler: Scheduler
         self.layer: LocalLayer
         self.records = EventLog()
-        self.notifications_log = JsonlLog(self.state_dir / "notifications.jsonl")
+        self.notifications_log: JsonlLog
 
     # --- lifecycle ----------------------------------------------------------------------------------------
 
@@ -112,6 +131,11 @@ class LocalAWS:
         if self._server is not None:
             return self
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        if self.fresh:
+            clear_state(self.state_dir)
+        self.records = EventLog(path=self.state_dir / "events.jsonl" if self.durable else None)
+        self.notifications_log = JsonlLog(self.state_dir / "notifications.jsonl")
+        journal = Journal(self.state_dir / JOURNAL_DIR) if self.durable else None
         self._moto = DomainDispatcherApplication(create_backend_app)
         # Bind first (port 0 → a free port), then build what needs the endpoint URL, then serve.
         self._server = make_server(
@@ -135,16 +159,47 @@ class LocalAWS:
             records=self.records,
             executor=lambda: self._executor,
             control=self,
+            journal=journal,
         )
-        self._executor = self._new_executor()
+        self._executor = self._new_executor()  # executions of an earlier run: reloaded, running ones Failed
+        self.layer.sagemaker.restore()
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="local-aws", daemon=True
         )
         self._thread.start()
+        if self.fresh:
+            self._reset_moto()  # moto's state is per process: nothing of an earlier LocalAWS in it either
+        if journal is not None:
+            self._replay(journal)
         self.scheduler = Scheduler(self.bus, interval=self.schedule_interval)
         self.scheduler.start()
         log.debug("local AWS endpoint on %s (state in %s)", self.endpoint_url, self.state_dir)
         return self
+
+    def _replay(self, journal: Journal) -> None:
+        """Bring back the AWS state of an earlier run: its journal, through the layer, on an empty moto
+        (replayed requests call the endpoint back, e.g. a Lambda's code from S3: the server is up)."""
+        if journal.path.exists() and journal.path.stat().st_size:
+            self._reset_moto()
+            self.restored = replay(self.layer, journal, self.host, self.port_bound)
+            log.info(
+                "restored %d AWS requests from %s in %.1f s (%d refused)",
+                self.restored.requests,
+                journal.path,
+                self.restored.seconds,
+                self.restored.failed,
+            )
+        journal.start(self.restored.last_seq)
+
+    @property
+    def port_bound(self) -> int:
+        return self._server.server_port if self._server is not None else self.port
+
+    def _reset_moto(self) -> None:
+        assert self._moto is not None
+        response = Client(self._moto).post("/moto-api/reset")
+        if response.status_code != 200:
+            raise RuntimeError(f"moto reset failed: {response.status_code} {response.get_data(as_text=True)}")
 
     def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         return self.layer(environ, start_response)
@@ -219,10 +274,7 @@ class LocalAWS:
     def reset(self) -> None:
         """A clean endpoint: moto's state (through its own /moto-api/reset) and the layer's."""
         self.reset_extensions()
-        assert self._moto is not None
-        response = Client(self._moto).post("/moto-api/reset")
-        if response.status_code != 200:
-            raise RuntimeError(f"moto reset failed: {response.status_code} {response.get_data(as_text=True)}")
+        self._reset_moto()
 
     # --- what happened ----------------------------------------------------------------------------------
 
@@ -234,6 +286,21 @@ class LocalAWS:
 
     def executions(self) -> list[dict[str, Any]]:
         return self.layer.executions()
+
+
+def clear_state(state_dir: Path) -> list[str]:
+    """Remove what an endpoint keeps in ``state_dir`` (``STATE_ENTRIES``); returns the names removed."""
+    removed = []
+    for name in STATE_ENTRIES:
+        path = state_dir / name
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists():
+            path.unlink()
+        else:
+            continue
+        removed.append(name)
+    return removed
 
 
 def exports(endpoint_url: str, region: str) -> list[str]:
@@ -257,12 +324,15 @@ def serve_forever(
     host: str = "127.0.0.1",
     region: str = DEFAULT_REGION,
     on_start: Callable[[LocalAWS], None] | None = None,
+    *,
+    fresh: bool = False,
 ) -> int:
     """Run the endpoint in the foreground until Ctrl-C (``mlops local up``).
 
     ``on_start`` runs once the endpoint answers (``mlops local up --provision`` creates the resources).
+    The state of an earlier run in ``state_dir`` comes back, unless ``fresh``.
     """
-    server = LocalAWS(state_dir, port=port, host=host, region=region)
+    server = LocalAWS(state_dir, port=port, host=host, region=region, fresh=fresh)
     try:
         server.start()
     except OSError as exc:
@@ -276,6 +346,7 @@ def serve_forever(
             server.stop()
             print(f"error: {exc}", file=sys.stderr)
             return 2
+    print(_state_line(server))
     print(f"local AWS endpoint on {server.endpoint_url} (state: {server.state_dir}); Ctrl-C stops it")
     print("point your shell at it:")
     for line in exports(server.endpoint_url, region):
@@ -290,10 +361,24 @@ def serve_forever(
     return 0
 
 
+def _state_line(server: LocalAWS) -> str:
+    if server.fresh:
+        return f"starting fresh: the state in {server.state_dir} was removed"
+    restored = server.restored
+    if not restored.requests:
+        return f"no earlier state in {server.state_dir}: starting empty"
+    refused = f", {restored.failed} refused (see the log)" if restored.failed else ""
+    return (
+        f"restored the earlier state from {server.state_dir}: {restored.requests} AWS requests replayed in "
+        f"{restored.seconds:.1f} s{refused}; --fresh starts empty"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_aws.server", description=__doc__.splitlines()[0])
     parser.add_argument("--state-dir", type=Path, default=Path(".local_aws"))
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--fresh", action="store_true", help="start empty (remove the earlier state)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--region", default=DEFAULT_REGION)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -301,7 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(message)s"
     )
-    return serve_forever(args.state_dir, args.port, args.host, args.region)
+    return serve_forever(args.state_dir, args.port, args.host, args.region, fresh=args.fresh)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from local_aws.executor.run import ExecutionRun, RunEnvironment
 log = logging.getLogger(__name__)
 
 DEFAULT_SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "scripts"
-INTERRUPTED = "the local executor stopped before this execution finished"
+INTERRUPTED = "the local endpoint stopped while this execution was running"
 
 
 class ExecutionNotFoundError(LookupError):
@@ -199,6 +199,27 @@ class PipelineExecutor:
         """The full execution record (what ``execution.json`` holds), for reports."""
         with self._lock:
             return copy.deepcopy(self._record(execution_arn).to_json())
+
+    def executions_on_record(self) -> list[tuple[str, str, float, list[dict[str, str]]]]:
+        """(ARN, definition text, creation time, parameters) of every execution known, oldest first."""
+        with self._lock:
+            records = sorted(self._records.values(), key=lambda r: r.creation_time)
+        known = []
+        for record in records:
+            path = self.workdir / "executions" / record.execution_id / "definition.json"
+            try:
+                definition = json.dumps(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                definition = "{}"
+            known.append(
+                (
+                    record.execution_arn,
+                    definition,
+                    record.creation_time.timestamp(),
+                    copy.deepcopy(record.parameters),
+                )
+            )
+        return known
 
     def execution_dir(self, execution_arn: str) -> Path:
         with self._lock:

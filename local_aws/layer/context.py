@@ -6,8 +6,9 @@ each service's handler offers the router."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from werkzeug.wrappers import Response
@@ -78,10 +79,14 @@ class LayerContext:
     clients: EndpointClients
     moto: Moto
     bus: EventBus
+    quiet: threading.Event = field(default_factory=threading.Event)  # set: replaying, nothing is emitted
 
     def emit(self, build: Callable[[], dict[str, Any]]) -> None:
         """Put the event ``build()`` makes on the bus. Like AWS's own emission this never fails the API call
-        that caused it: the write has happened; a problem building the event is logged."""
+        that caused it: the write has happened; a problem building the event is logged. Nothing is emitted
+        while the journal is replayed (``quiet``): those events were emitted when the writes happened."""
+        if self.quiet.is_set():
+            return
         try:
             self.bus.put(build())
         except Exception:

@@ -1,5 +1,5 @@
 """S3 on the layer (REST paths, path- or virtual-hosted-style): the bucket's EventBridge flag and policy
-kept here, "Object Created" emitted on writes.
+kept here, "Object Created" emitted on writes, conditional writes (``If-None-Match: *``) made atomic.
 
 moto never sees the EventBridge flag, so its own emission (which ignores rule state and aborts on Lambda
 targets) cannot run; moto gets bucket policies without conditions (it does not evaluate them)."""
@@ -36,6 +36,7 @@ class S3Handler:
     def __init__(self, context: LayerContext) -> None:
         self._context = context
         self._lock = threading.Lock()
+        self._conditional_lock = threading.Lock()
         self._eventbridge_buckets: set[str] = set()
         self._bucket_policies: dict[str, bytes] = {}
         self._sequence = itertools.count(time.time_ns())
@@ -67,12 +68,22 @@ class S3Handler:
             return None
         with self._lock:
             watched = bucket in self._eventbridge_buckets
-        if not watched:
+        conditional = call.header("If-None-Match") == "*"
+        if not (watched or conditional):
             return None
-        forwarded = self._context.moto.forward(call)
-        if forwarded.ok and b"<Error>" not in forwarded.body[:512]:
+        forwarded = self._write(call, conditional)
+        if watched and forwarded.ok and b"<Error>" not in forwarded.body[:512]:
             self._context.emit(lambda: self._object_created(call, forwarded, bucket, key, reason))
         return forwarded.response()
+
+    def _write(self, call: Call, conditional: bool) -> Forwarded:
+        """Forward an object write. moto checks ``If-None-Match: *`` and then writes, two steps another
+        request can come between: conditional writes go one at a time, so of two concurrent ones exactly
+        one wins and the other gets 412 PreconditionFailed, as on S3."""
+        if not conditional:
+            return self._context.moto.forward(call)
+        with self._conditional_lock:
+            return self._context.moto.forward(call)
 
     def reset(self) -> None:
         with self._lock:

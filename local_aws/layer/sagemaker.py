@@ -62,6 +62,20 @@ class SageMakerHandler:
             self._started.clear()
             self._definitions.clear()
 
+    def restore(self) -> int:
+        """Know again the executions an earlier endpoint started (the executor reloaded their records)."""
+        executor = self._executor()
+        on_record = getattr(executor, "executions_on_record", None)
+        if on_record is None:
+            return 0
+        restored = list(on_record())
+        with self._lock:
+            for arn, definition, created, parameters in restored:
+                if arn not in self._definitions:
+                    self._started.append(arn)
+                    self._definitions[arn] = (definition, created, parameters)
+        return len(restored)
+
     # --- what /_local/executions shows ---------------------------------------------------------------------
 
     def executions(self) -> list[dict[str, Any]]:

@@ -27,7 +27,9 @@ def upload_data(
     ``batch-YYYYMMDDTHHMMSSZ``).
     Training: ``training-data.csv`` under the training prefix. Inference: ``ground-truth.csv`` first, then
     ``inference-data.csv`` (the trigger) under the inference prefix. Existing objects are never
-    overwritten: a batch name that is already used is an error, checked before anything is uploaded.
+    overwritten: a batch name that is already used is an error, checked before anything is uploaded, and
+    each object is written with ``IfNoneMatch="*"`` (an S3 conditional write), so an upload of the same
+    batch that started meanwhile makes this one fail (``PreconditionFailed``) instead of overwriting it.
     """
     env = config.env
     data_dir = data_dir or dataset_path(env).parent
@@ -52,19 +54,36 @@ def upload_data(
             if filename == "ground-truth.csv":
                 continue
             raise DataError(f"{path} not found", hint="generate the sample data: mlops data generate")
-        key = f"{prefix}/{filename}"
+        files.append((path, f"{prefix}/{filename}"))
+    # The files first (local, and the likelier problem), then the batch folder.
+    check_data_files({Path(key).name: path for path, key in files}, config.dataset)
+    for _, key in files:
         if _object_exists(s3, env.bucket_name, key):
             raise DataError(
                 f"s3://{env.bucket_name}/{key} already exists",
                 hint="choose a new --batch name; nothing was uploaded or overwritten",
             )
-        files.append((path, key))
-    check_data_files({Path(key).name: path for path, key in files}, config.dataset)
-    uris = []
+    uris: list[str] = []
     for path, key in files:
-        s3.upload_file(str(path), env.bucket_name, key)
+        put_new_object(s3, env.bucket_name, key, path.read_bytes(), uploaded=uris)
         uris.append(f"s3://{env.bucket_name}/{key}")
     return uris
+
+
+def put_new_object(s3: Any, bucket: str, key: str, body: bytes, *, uploaded: list[str]) -> None:
+    """PutObject only if ``key`` does not exist yet (``If-None-Match: *``): written once or refused."""
+    try:
+        s3.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*")
+    except Exception as exc:
+        code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+        if code not in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+            raise
+        done = f"; already uploaded by this command: {', '.join(uploaded)}" if uploaded else ""
+        raise DataError(
+            f"s3://{bucket}/{key} was written by another upload meanwhile ({code}): this upload did not "
+            f"overwrite it{done}",
+            hint="choose a new --batch name and upload again",
+        ) from exc
 
 
 def check_data_files(files: dict[str, Path], schema: Any) -> None:

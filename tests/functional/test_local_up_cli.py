@@ -7,11 +7,8 @@ The AWS CLI is a dev dependency (`awscli` in pyproject.toml, installed by `make 
 from __future__ import annotations
 
 import json
-import os
-import queue
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -22,6 +19,7 @@ import boto3
 import pytest
 
 from pipeline_scripts.config.contracts import load as load_contracts
+from tests.functional.local_up import local_up
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -62,52 +60,15 @@ class Endpoint:
         )
 
 
-def _read_lines(stream: Any, lines: queue.Queue[str]) -> None:
-    for line in stream:
-        lines.put(line)
-
-
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
     assert (BIN / "aws").is_file(), "the AWS CLI is missing from the venv: run `make install` (dev extra)"
     workdir = tmp_path_factory.mktemp("local-up")
     home = workdir / "home"  # no ~/.aws of the developer's
     home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLOPS_"))}
-    env["HOME"] = str(home)
-    command = ["local", "up", "--port", "0", "--state-dir", str(workdir / "state"), "--provision"]
-    server = subprocess.Popen(
-        [str(BIN / "mlops"), *command],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=_read_lines, args=(server.stdout, lines), daemon=True).start()
-    seen: list[str] = []
-    deadline = time.monotonic() + 90
-    try:
-        while not any(line.strip().startswith("export AWS_REGION=") for line in seen):
-            assert server.poll() is None, "mlops local up exited:\n" + "".join(seen)
-            assert time.monotonic() < deadline, "mlops local up did not print its exports:\n" + "".join(seen)
-            try:
-                seen.append(lines.get(timeout=1))
-            except queue.Empty:
-                continue
-        # What `mlops local up` tells the user to export is all the clients get.
-        for line in seen:
-            key, sep, value = line.strip().removeprefix("export ").partition("=")
-            if sep and key.startswith("AWS_"):
-                env[key] = value
+    with local_up(workdir / "state", "--provision", home=home, timeout=90) as (_, env, _output):
         assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
         yield Endpoint(env, workdir)
-    finally:
-        server.terminate()
-        server.wait(30)
-        if server.stdout is not None:
-            server.stdout.close()
 
 
 def _times_equal(cli: float | str, sdk: datetime) -> bool:

@@ -318,7 +318,7 @@ def test_records_survive_a_restart_of_the_executor(tmp_path: Path) -> None:
         assert env.start(pipeline([writer_step(env)]), client_request_token="s3-event-1") == arn
         interrupted = env.executor.describe(record["PipelineExecutionArn"])
         assert interrupted["PipelineExecutionStatus"] == "Failed"
-        assert "stopped before this execution finished" in interrupted["FailureReason"]
+        assert "the local endpoint stopped while this execution was running" in interrupted["FailureReason"]
         with pytest.raises(ExecutionNotFoundError):
             env.executor.describe(arn + "x")
 
