@@ -111,7 +111,6 @@ def cmd_demo(args: argparse.Namespace, config: Config, *, verbose: bool = False)
 
 def _definitions_demo(out: Path, config: Config) -> int:
     from pipeline_scripts.build.approved import ApprovedModel
-
     from pipeline_scripts.build.definitions import validated_definitions
     from pipeline_scripts.build.session import go_offline
     from pipeline_scripts.build.validate import iter_steps

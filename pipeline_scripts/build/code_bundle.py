@@ -19,10 +19,8 @@ from typing import Any
 
 from pipeline_scripts.config import Config
 from pipeline_scripts.config.dataset import job_document
-from pipeline_scripts.paths import SCRIPTS_DIR
 from pipeline_scripts.errors import PipelineOpsError
-
-
+from pipeline_scripts.paths import SCRIPTS_DIR
 
 DATASET_JSON = "dataset.json"  # scripts/dataset.py DATASET_FILE: where every step looks for the schema
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline_scripts.build.code_bundle import CodeBundle, code_bundle
-from pipeline_scripts.config import Config
 from pipeline_scripts.build.approved import ApprovedModel
+from pipeline_scripts.build.code_bundle import CodeBundle, code_bundle
 from pipeline_scripts.build.session import definition_session, prepare_sdk
+from pipeline_scripts.config import Config
 
 KINDS = ("training", "hpo", "inference")
 
@@ -84,9 +84,7 @@ def write_definitions(built: list[BuiltPipeline], out_dir: Path) -> list[Path]:
     return paths
 
 
-def validated_definitions(
-    config: Config, approved: ApprovedModel, out: Path
-) -> tuple[list[Path], list[str]]:
+def validated_definitions(config: Config, approved: ApprovedModel, out: Path) -> tuple[list[Path], list[str]]:
     """Build the three definitions, write them to ``out`` and return the paths and every problem
     ``validate.validate_definition`` finds (as ``"<kind>: <problem>"``)."""
     from pipeline_scripts.build.validate import validate_definition

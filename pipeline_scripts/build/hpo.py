@@ -1,7 +1,8 @@
 """The training-with-HPO pipeline: started when model quality degrades; retunes the hyperparameters.
 
 PreprocessData → DataQualityBaseline → TuneModel (ranges and limits from pipelines.yaml, objective by
-problem type: validation:rmse, validation:auc, validation:mlogloss unless configured) → EvaluateModel (best training job) → CheckModelEvaluation
+problem type: validation:rmse, validation:auc, validation:mlogloss unless configured)
+    → EvaluateModel (best training job) → CheckModelEvaluation
     → CandidateModel-RegisterModel (metadata trained_by=hpo, enterprise_review_required=true)
     | FailModelEvaluation
 """
@@ -16,9 +17,14 @@ from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.steps import Step, TuningStep
 
 from pipeline_scripts.build import steps
-from pipeline_scripts.config import ParamRange
+from pipeline_scripts.build.model_build import (
+    TrainingParameters,
+    estimator,
+    model_build_pipeline,
+    training_inputs,
+)
 from pipeline_scripts.build.steps import BuildContext
-from pipeline_scripts.build.model_build import TrainingParameters, estimator, model_build_pipeline, training_inputs
+from pipeline_scripts.config import ParamRange
 
 
 def parameter_range(spec: ParamRange) -> Any:

@@ -4,7 +4,7 @@ Definitions are pure data. Building them needs no AWS account: the session gets 
 an explicit default bucket (so the SDK never calls S3/STS to find one), the instance metadata service
 disabled, and the SDK's own config files replaced by an empty one shipped here (otherwise a developer's
 ``~/.config/sagemaker/config.yaml`` leaks into definitions, and any config slows every lookup).
-Upserting and starting pipelines uses ordinary boto3 clients (``pipeline_scripts.ops.pipelines``), not this session.
+Upserting and starting pipelines uses ordinary boto3 clients (``pipeline_scripts.ops``), not this session.
 """
 
 from __future__ import annotations
@@ -47,7 +47,12 @@ def prepare_sdk() -> None:
         os.environ[key] = value
     warnings.filterwarnings("ignore", message="Running within a PipelineSession", category=UserWarning)
     logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
-    for name in ("sagemaker", "sagemaker.workflow.utilities", "sagemaker.workflow._utils", "sagemaker.image_uris"):
+    for name in (
+        "sagemaker",
+        "sagemaker.workflow.utilities",
+        "sagemaker.workflow._utils",
+        "sagemaker.image_uris",
+    ):
         logging.getLogger(name).setLevel(logging.ERROR)
     _validate_config_once()
 

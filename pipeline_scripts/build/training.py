@@ -13,7 +13,12 @@ from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.steps import Step
 
 from pipeline_scripts.build import steps
-from pipeline_scripts.build.model_build import TrainingParameters, estimator, model_build_pipeline, training_inputs
+from pipeline_scripts.build.model_build import (
+    TrainingParameters,
+    estimator,
+    model_build_pipeline,
+    training_inputs,
+)
 from pipeline_scripts.build.steps import BuildContext
 
 

@@ -57,19 +57,12 @@ def validate_definition(definition: dict[str, Any], size: int | None = None) -> 
     problems: list[str] = []
     if size is not None and size > MAX_DEFINITION_BYTES:
         problems.append(f"definition is {size} bytes, over SageMaker's {MAX_DEFINITION_BYTES}")
-    for key in ("Version", "Parameters", "Steps"):
-        if key not in definition:
-            problems.append(f"missing top-level {key}")
+    problems += [
+        f"missing top-level {key}" for key in ("Version", "Parameters", "Steps") if key not in definition
+    ]
     params = {p.get("Name") for p in definition.get("Parameters", [])}
     all_steps = list(iter_steps(definition.get("Steps", [])))
-    names = [s.get("Name", "") for s in all_steps]
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            problems.append(f"step name {name!r} is used twice")
-        seen.add(name)
-        if not _NAME.match(name):
-            problems.append(f"step name {name!r} is not 1-64 letters, digits, '-' or '_'")
+    seen = _check_names([s.get("Name", "") for s in all_steps], problems)
     for step in all_steps:
         name = step.get("Name", "?")
         if step.get("Type") not in KNOWN_TYPES:
@@ -78,22 +71,39 @@ def validate_definition(definition: dict[str, Any], size: int | None = None) -> 
             if dep not in seen:
                 problems.append(f"step {name}: DependsOn {dep!r}, which is not a step")
         for node in _walk(step.get("Arguments", {})):
-            ref = node.get("Get")
-            if isinstance(ref, str):
-                if ref.startswith("Parameters."):
-                    if ref.split(".", 1)[1] not in params:
-                        problems.append(f"step {name}: {ref} is not a declared parameter")
-                elif ref.startswith("Steps."):
-                    match = _STEP_REF.match(ref)
-                    if not match or match.group(1) not in seen:
-                        problems.append(f"step {name}: {ref} refers to a step that does not exist")
-                    elif match.group(1) == name:
-                        problems.append(f"step {name}: refers to its own properties")
-            json_get = node.get("Std:JsonGet")
-            if isinstance(json_get, dict):
-                pf = json_get.get("PropertyFile", {})
-                ref = pf.get("Get", "") if isinstance(pf, dict) else ""
-                match = _STEP_REF.match(ref)
-                if not match or match.group(1) not in seen:
-                    problems.append(f"step {name}: JsonGet on {ref!r}, which is not a step's property file")
+            problems += _reference_problems(node, name, params, seen)
+    return problems
+
+
+def _check_names(names: list[str], problems: list[str]) -> set[str]:
+    """The step names, after noting the duplicates and the malformed ones."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            problems.append(f"step name {name!r} is used twice")
+        seen.add(name)
+        if not _NAME.match(name):
+            problems.append(f"step name {name!r} is not 1-64 letters, digits, '-' or '_'")
+    return seen
+
+
+def _reference_problems(node: dict[str, Any], name: str, params: set[Any], steps: set[str]) -> list[str]:
+    """What is wrong with one ``Get`` or ``Std:JsonGet`` node of step ``name``."""
+    problems = []
+    ref = node.get("Get")
+    if isinstance(ref, str) and ref.startswith("Parameters.") and ref.split(".", 1)[1] not in params:
+        problems.append(f"step {name}: {ref} is not a declared parameter")
+    elif isinstance(ref, str) and ref.startswith("Steps."):
+        match = _STEP_REF.match(ref)
+        if not match or match.group(1) not in steps:
+            problems.append(f"step {name}: {ref} refers to a step that does not exist")
+        elif match.group(1) == name:
+            problems.append(f"step {name}: refers to its own properties")
+    json_get = node.get("Std:JsonGet")
+    if isinstance(json_get, dict):
+        pf = json_get.get("PropertyFile", {})
+        target = pf.get("Get", "") if isinstance(pf, dict) else ""
+        match = _STEP_REF.match(target)
+        if not match or match.group(1) not in steps:
+            problems.append(f"step {name}: JsonGet on {target!r}, which is not a step's property file")
     return problems
