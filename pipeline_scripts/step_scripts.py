@@ -23,7 +23,8 @@ def load(name: str) -> ModuleType:
     if not path.is_file():
         raise MlopsError(f"{rel(path)} not found", hint="restore it from git")
     spec = importlib.util.spec_from_file_location(f"mlops_step_scripts.{name}", path)
-    assert spec is not None and spec.loader is not None
+    if spec is None or spec.loader is None:
+        raise MlopsError(f"{rel(path)} cannot be loaded as a module", hint="restore it from git")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
