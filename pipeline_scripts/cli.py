@@ -112,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for noisy in ("botocore", "boto3", "s3transfer", "urllib3"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
+        _check_arguments(args)
         config = load_config(args.env, overrides=dict(args.overrides))
         if getattr(args, "local_module", None):
             return _run_local(args, config)
@@ -130,6 +131,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.debug("AWS call failed", exc_info=True)
         _error(aws_error)
         return EXIT_ERROR
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Arguments that reach AWS or a file name are checked before anything runs."""
+    from pipeline_scripts.config.arns import check_model_package_arn
+
+    if getattr(args, "model_package_arn", None) is not None:
+        check_model_package_arn(args.model_package_arn, "--model-package-arn")
+    version = getattr(args, "version", None)
+    if version is not None and str(version).startswith("arn:"):
+        check_model_package_arn(version, f"mlops models {args.command} VERSION")
 
 
 def _aws_error(exc: Exception) -> MlopsError | None:
