@@ -314,12 +314,37 @@ class ParamRange:
             f"is {self.scaling!r}",
             "use Auto, Linear, Logarithmic or ReverseLogarithmic",
         )
+        # SageMaker's rules (CreateHyperParameterTuningJob, IntegerParameterRange/ContinuousParameterRange
+        # ScalingType): log scales need positive bounds; ReverseLogarithmic is for continuous ranges
+        # within (0, 1) only; integer bounds are integers (SageMaker takes them as strings, "2.5" fails).
         _check(
-            self.scaling not in ("Logarithmic",) or self.min > 0,
+            self.scaling not in ("Logarithmic", "ReverseLogarithmic") or self.min > 0,
             "min",
-            "logarithmic scaling needs min > 0",
+            f"{self.scaling} scaling needs min > 0 (min is {self.min})",
             "raise min or use Linear",
         )
+        if self.type == "integer":
+            for bound in ("min", "max"):
+                value = getattr(self, bound)
+                _check(
+                    float(value).is_integer(),
+                    bound,
+                    f"{value} is not a whole number, but the range is an integer range",
+                    f"use a whole number (e.g. {int(value)}), or type: continuous",
+                )
+            _check(
+                self.scaling != "ReverseLogarithmic",
+                "scaling",
+                "ReverseLogarithmic is not allowed for an integer range (SageMaker refuses it)",
+                "use Auto, Linear or Logarithmic",
+            )
+        elif self.scaling == "ReverseLogarithmic":
+            _check(
+                self.max < 1,
+                "max",
+                f"ReverseLogarithmic scaling needs max < 1 (max is {self.max})",
+                "use a range within (0, 1), or Linear",
+            )
 
 
 @dataclass(frozen=True)
