@@ -8,7 +8,7 @@ as a string converts; nothing converts to a list or a map), so Python refuses wh
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,7 @@ def _conversion_problem(value: Any, declared: str) -> str:
         return next((f"{declared} (an item: {p})" for p in problems if p), "")
     if outer in ("map", "object"):
         return "" if isinstance(value, dict) else f"a map ({declared})"
-    checks = {
+    checks: dict[str, Callable[[Any], bool]] = {
         "string": lambda v: isinstance(v, str | int | float),
         "number": _is_number,
         "bool": lambda v: isinstance(v, bool) or v in ("true", "false"),
