@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = models.add_parser(verb, help=f"{verb} a version (default: the newest pending one)")
         cmd.add_argument("version", nargs="?", help="version number or model package ARN")
         cmd.add_argument("--reason", default="", help="recorded as the approval description")
+    models.choices["approve"].add_argument(
+        "--force", action="store_true", help="approve a Rejected version (its rejection reason is kept)"
+    )
 
     data = groups.add_parser("data", help="sample data").add_subparsers(dest="command", required=True)
     upload = data.add_parser("upload", help="upload data where the event rules start the pipelines")
@@ -282,8 +285,11 @@ def cmd_models_set(args: argparse.Namespace, config: Config) -> int:
         args.version,
         status,
         args.reason,
+        force=getattr(args, "force", False),
     )
     print(f"version {result.version} is now {result.status}: {result.arn}")
+    if "previously Rejected" in result.description:
+        print(f"the rejection is kept in its approval description: {result.description}")
     return 0
 
 

@@ -120,7 +120,14 @@ def plan_s3(event: S3ObjectCreated, config: TriggerConfig) -> StartRequest | Ign
     identity = event.sequencer or event.etag or event.envelope.id
     if key.endswith("/") or not name:
         return Ignore(f"{event.uri} is a folder marker, not a data file")
-    if not name.lower().endswith(".csv"):
+    if name.lower().endswith(".csv") and not name.endswith(".csv"):
+        # The steps list their input folder for "*.csv" (case-sensitive, as S3 keys are): a started run
+        # would find no data. Only keys the steps will read start a pipeline.
+        return Ignore(
+            f"{event.uri} ends in {name[-4:]!r}: the pipeline steps read only lower-case .csv files; "
+            f"upload it again as {name[:-4]}.csv"
+        )
+    if not name.endswith(".csv"):
         return Ignore(f"{event.uri} is not a .csv file; only CSV data starts a pipeline")
     if _under(key, config.train_prefix):
         return StartRequest(
