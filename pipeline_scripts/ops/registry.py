@@ -156,9 +156,8 @@ def set_status(
     current = desc.get("ModelApprovalStatus")
     if current == status:
         log.info("%s is already %s", arn, status)
-    description = _description(
-        arn, current, status, reason, str(desc.get("ApprovalDescription") or ""), force
-    )
+    previous = str(desc.get("ApprovalDescription") or "")
+    description = _description(arn, current, status, reason, previous, force=force)
     kwargs: dict[str, Any] = {"ModelPackageArn": arn, "ModelApprovalStatus": status}
     if description:
         kwargs["ApprovalDescription"] = description
