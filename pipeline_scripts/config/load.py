@@ -141,16 +141,22 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
             hint="see the keys in pipeline_scripts/config/schema.py",
         )
     lines: dict[str, int] = {}
-    _key_lines(root, "", lines)
+    _key_lines(root, "", lines, rel(path))
     return data, lines
 
 
-def _key_lines(node: Any, prefix: str, lines: dict[str, int]) -> None:
+def _key_lines(node: Any, prefix: str, lines: dict[str, int], file: str) -> None:
+    """The line of every key; a key given twice in one mapping is refused (YAML keeps the last silently)."""
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = f"{prefix}{key_node.value}"
-            lines[key] = key_node.start_mark.line + 1
-            _key_lines(value_node, key + ".", lines)
+            line = key_node.start_mark.line + 1
+            if key in lines:
+                raise ConfigError(
+                    f"{file}:{line}: {key} is given twice (first on line {lines[key]})", hint="keep one"
+                )
+            lines[key] = line
+            _key_lines(value_node, key + ".", lines, file)
 
 
 def _parse_yaml_override(raw: str, origin: str) -> Any:

@@ -247,12 +247,9 @@ class Split:
     seed: int = 42
 
     def __post_init__(self) -> None:
-        _check(
-            0 < self.validation_fraction < 1 and 0 < self.test_fraction < 1,
-            "validation_fraction",
-            "fractions must be between 0 and 1",
-            "e.g. 0.15",
-        )
+        for key in ("validation_fraction", "test_fraction"):
+            value = getattr(self, key)
+            _check(0 < value < 1, key, f"{value} is not between 0 and 1", "e.g. 0.15")
         _check(
             self.validation_fraction + self.test_fraction < 0.9,
             "test_fraction",
