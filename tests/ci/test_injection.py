@@ -48,10 +48,19 @@ def _run(
     return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
-@pytest.mark.parametrize("on_command_line", [False, True], ids=["environment", "command-line"])
-@pytest.mark.parametrize("target", ["deploy-approved", "ci-deploy-report"])
-@pytest.mark.parametrize("payload", PAYLOADS)
-@pytest.mark.parametrize("variable", ["MODEL_PACKAGE_ARN", "ENV"])
+MAKE_LEVEL = ("$(shell touch {m})", "`touch {m}`", "$(touch {m})")
+CASES = [
+    *(("MODEL_PACKAGE_ARN", p, t, False) for p in PAYLOADS for t in ("deploy-approved", "ci-deploy-report")),
+    *(("MODEL_PACKAGE_ARN", p, "deploy-approved", True) for p in MAKE_LEVEL),
+    *(("ENV", p, "deploy-approved", cl) for p in MAKE_LEVEL for cl in (False, True)),
+]
+
+
+@pytest.mark.parametrize(
+    ("variable", "payload", "target", "on_command_line"),
+    CASES,
+    ids=[f"{v}-{t}-{'cli' if c else 'env'}-{i}" for i, (v, _, t, c) in enumerate(CASES)],
+)
 def test_hostile_ci_variables_never_run(
     tmp_path: Path, variable: str, payload: str, target: str, on_command_line: bool
 ) -> None:
