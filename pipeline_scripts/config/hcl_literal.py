@@ -66,6 +66,16 @@ class _Reader:
             else:
                 return
 
+    def closes(self, closer: str, what: str, start: int) -> bool:
+        """Skip to the next item: True (and consume it) at ``closer``; an error at the end of the text."""
+        self.skip(newlines=True)
+        if self.peek() == closer:
+            self.pos += 1
+            return True
+        if not self.peek():
+            raise self.fail(f"{what} is never closed with {closer!r}", start)
+        return False
+
     def peek(self) -> str:
         return self.text[self.pos] if self.pos < len(self.text) else ""
 
@@ -202,34 +212,21 @@ def _list(reader: _Reader, where: str) -> list[Any]:
     start = reader.pos
     reader.pos += 1
     items: list[Any] = []
-    while True:
-        reader.skip(newlines=True)
-        if reader.peek() == "]":
-            reader.pos += 1
-            return items
-        if not reader.peek():
-            raise reader.fail(f"{where}: the list is never closed with ']'", start)
+    while not reader.closes("]", f"{where}: the list", start):
         items.append(_value(reader, f"{where}[{len(items)}]"))
         reader.skip(newlines=True)
         if reader.peek() == ",":
             reader.pos += 1
-        elif not reader.peek():
-            raise reader.fail(f"{where}: the list is never closed with ']'", start)
-        elif reader.peek() != "]":
+        elif reader.peek() not in ("]", ""):
             raise reader.fail(f"{where}: expected ',' or ']' in the list, found {reader.describe_here()}")
+    return items
 
 
 def _object(reader: _Reader, where: str) -> dict[str, Any]:
     start = reader.pos
     reader.pos += 1
     items: dict[str, Any] = {}
-    while True:
-        reader.skip(newlines=True)
-        if reader.peek() == "}":
-            reader.pos += 1
-            return items
-        if not reader.peek():
-            raise reader.fail(f"{where}: the map is never closed with '}}'", start)
+    while not reader.closes("}", f"{where}: the map", start):
         at = reader.pos
         if reader.peek() == '"':
             key = _string(reader, where)
@@ -253,3 +250,4 @@ def _object(reader: _Reader, where: str) -> dict[str, Any]:
             raise reader.fail(
                 f"{where}: expected ',' or a new line after {key}, found {reader.describe_here()}"
             )
+    return items
