@@ -7,6 +7,17 @@ BIN := $(VENV)/bin
 ENV ?= local
 STAMP := $(VENV)/.installed
 
+# CI hands ENV and MODEL_PACKAGE_ARN to make through the environment (or `make T ENV=…`). Their raw text is
+# taken as is ($(value): a `$(shell …)` inside is never expanded by make), exported to the recipes as a
+# plain variable, and recipes read it as "$$VAR" (quoted, so the shell never runs what it holds). ENV is
+# also spliced into file names below, so it must be one of the environments.
+override ENV := $(value ENV)
+override MODEL_PACKAGE_ARN := $(value MODEL_PACKAGE_ARN)
+export ENV MODEL_PACKAGE_ARN
+ifneq ($(words $(value ENV))$(filter-out local dev staging prod,$(value ENV)),1)
+$(error ENV must be one of local dev staging prod (got "$(value ENV)"))
+endif
+
 .PHONY: help install test check lint format typecheck demo definitions bench lock clean \
 	pipelines-upsert pipelines-delete deploy-approved local-up
 
@@ -56,8 +67,8 @@ pipelines-delete: install ## Delete the three SageMaker pipelines of ENV
 	$(BIN)/mlops --env $(ENV) pipelines delete
 
 deploy-approved: install ## Point ENV's inference pipeline at MODEL_PACKAGE_ARN (the deploy-on-approval job)
-	@test -n "$(MODEL_PACKAGE_ARN)" || { echo "MODEL_PACKAGE_ARN is not set: pass the approved model package ARN" >&2; exit 2; }
-	$(BIN)/mlops --env $(ENV) pipelines upsert --only inference --model-package-arn "$(MODEL_PACKAGE_ARN)"
+	@test -n "$$MODEL_PACKAGE_ARN" || { echo "MODEL_PACKAGE_ARN is not set: pass the approved model package ARN" >&2; exit 2; }
+	$(BIN)/mlops --env "$$ENV" pipelines upsert --only inference --model-package-arn "$$MODEL_PACKAGE_ARN"
 
 bench: install ## Benchmarks (not part of the test suite): they print their figures
 	$(BIN)/python benchmarks/bench_definitions.py

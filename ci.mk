@@ -59,7 +59,7 @@ ci-validate: install ci-tools ## Validate .gitlab-ci.yml offline: JSON schema, t
 # MODEL_PACKAGE_ARN: an Approved version to deploy (default: one registered in the local endpoint).
 ci-rehearse: install ci-tools ## Run the CI jobs locally with gitlab-ci-local against the local AWS endpoint
 	@command -v rsync > /dev/null || { echo "gitlab-ci-local needs rsync to run jobs: apt-get install rsync" >&2; exit 2; }
-	PATH="$(NODE_BIN):$$PATH" $(BIN)/python -m tests.ci.rehearse $(if $(MODEL_PACKAGE_ARN),--model-package-arn "$(MODEL_PACKAGE_ARN)")
+	PATH="$(NODE_BIN):$$PATH" $(BIN)/python -m tests.ci.rehearse $${MODEL_PACKAGE_ARN:+--model-package-arn "$$MODEL_PACKAGE_ARN"}
 
 # --- Steps the .gitlab-ci.yml jobs call -------------------------------------------------------------------
 
@@ -81,15 +81,5 @@ ci-plan-report: install ## (CI job step) GitLab's Terraform report for ENV's sav
 	$(BIN)/python -m pipeline_scripts.tooling.tf_plan_report build/terraform/$(ENV).tfplan \
 		--out build/terraform/$(ENV).plan-summary.json
 
-ci-deploy-report: ## (CI job step) Record a deploy-on-approval: build/deploy/deploy-approved.env (dotenv report)
-	@test -n "$(MODEL_PACKAGE_ARN)" || { echo "MODEL_PACKAGE_ARN is not set" >&2; exit 2; }
-	@mkdir -p build/deploy
-	@printf '%s\n' \
-		"DEPLOY_ENVIRONMENT=$(ENV)" \
-		"MODEL_PACKAGE_ARN=$(MODEL_PACKAGE_ARN)" \
-		"MODEL_VERSION=$(lastword $(subst /, ,$(MODEL_PACKAGE_ARN)))" \
-		"DEPLOYED_COMMIT=$${CI_COMMIT_SHA:-$$(git rev-parse HEAD 2> /dev/null)}" \
-		"DEPLOYED_AT=$$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-		> build/deploy/deploy-approved.env
-	@echo "deployed model version $(lastword $(subst /, ,$(MODEL_PACKAGE_ARN))) to $(ENV):"
-	@sed 's/^/  /' build/deploy/deploy-approved.env
+ci-deploy-report: install ## (CI job step) Record a deploy-on-approval: build/deploy/deploy-approved.env (dotenv report)
+	$(BIN)/python -m pipeline_scripts.tooling.deploy_report --out build/deploy/deploy-approved.env

@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = models.add_parser(verb, help=f"{verb} a version (default: the newest pending one)")
         cmd.add_argument("version", nargs="?", help="version number or model package ARN")
         cmd.add_argument("--reason", default="", help="recorded as the approval description")
+    models.choices["approve"].add_argument(
+        "--force", action="store_true", help="approve a Rejected version (its rejection reason is kept)"
+    )
 
     data = groups.add_parser("data", help="sample data").add_subparsers(dest="command", required=True)
     upload = data.add_parser("upload", help="upload data where the event rules start the pipelines")
@@ -114,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for noisy in ("botocore", "boto3", "s3transfer", "urllib3"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
+        _check_arguments(args)
         config = load_config(args.env, overrides=dict(args.overrides))
         if getattr(args, "local_module", None):
             return _run_local(args, config)
@@ -132,6 +136,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.debug("AWS call failed", exc_info=True)
         _error(aws_error)
         return EXIT_ERROR
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Arguments that reach AWS or a file name are checked before anything runs."""
+    from pipeline_scripts.config.arns import check_model_package_arn
+
+    if getattr(args, "model_package_arn", None) is not None:
+        check_model_package_arn(args.model_package_arn, "--model-package-arn")
+    version = getattr(args, "version", None)
+    if version is not None and str(version).startswith("arn:"):
+        check_model_package_arn(version, f"mlops models {args.command} VERSION")
 
 
 def _aws_error(exc: Exception) -> MlopsError | None:
@@ -272,8 +287,11 @@ def cmd_models_set(args: argparse.Namespace, config: Config) -> int:
         args.version,
         status,
         args.reason,
+        force=getattr(args, "force", False),
     )
     print(f"version {result.version} is now {result.status}: {result.arn}")
+    if "previously Rejected" in result.description:
+        print(f"the rejection is kept in its approval description: {result.description}")
     return 0
 
 

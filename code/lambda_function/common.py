@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -75,6 +76,21 @@ S3_OBJECT_CREATED = contract("detail_types", "s3_object_created")
 STEP_STATUS_CHANGE = contract("detail_types", "step_status")
 EXECUTION_STATUS_CHANGE = contract("detail_types", "execution_status")
 MODEL_PACKAGE_STATE_CHANGE = contract("detail_types", "model_package_state")
+
+# botocore's ModelPackageArn shape pattern (service model of sagemaker), matched in full, and a version of
+# a group (model-package/<group>/<version>; botocore's [\S] would admit backticks and $(...)): the deploy
+# trigger forwards the ARN to GitLab, so nothing but a real model package version ARN may pass.
+# pipeline_scripts/config/arns.py and the .gitlab-ci.yml workflow rule hold the same rule (tested).
+MODEL_PACKAGE_ARN_PATTERN = r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]{9,16}:[0-9]{12}:model-package/[\S]{1,2048}"
+VERSIONED_PATTERN = (
+    r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]{9,16}:[0-9]{12}:"
+    r"model-package/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}/[0-9]{1,10}"
+)
+_ARN_RES = (re.compile(MODEL_PACKAGE_ARN_PATTERN), re.compile(VERSIONED_PATTERN))
+
+
+def is_model_package_arn(value: str) -> bool:
+    return len(value) <= 2048 and all(pattern.fullmatch(value) for pattern in _ARN_RES)
 
 
 # --------------------------------------------------------------------------- typed events
@@ -233,11 +249,15 @@ def parse_model_package_state_change(envelope: EventEnvelope) -> ModelPackageSta
     metadata = d.get("CustomerMetadataProperties") or {}
     if not isinstance(metadata, Mapping):
         raise MalformedEventError("detail.CustomerMetadataProperties must be an object")
+    package_arn = _string(d, "ModelPackageArn")
+    if not is_model_package_arn(package_arn):
+        shown = package_arn if len(package_arn) <= 80 else package_arn[:77] + "..."
+        raise MalformedEventError(f"detail.ModelPackageArn {shown!r} is not a model package ARN")
     return ModelPackageStateChange(
         envelope=envelope,
         group_name=_string(d, "ModelPackageGroupName"),
         version=version,
-        package_arn=_string(d, "ModelPackageArn"),
+        package_arn=package_arn,
         approval_status=_string(d, "ModelApprovalStatus"),
         package_status=_string(d, "ModelPackageStatus", required=False),
         approval_description=_string(d, "ApprovalDescription", required=False),

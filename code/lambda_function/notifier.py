@@ -35,6 +35,14 @@ log = logging.getLogger(__name__)
 # Amazon SNS Publish: "Subjects must be UTF-8 text with no line breaks or control characters, and less
 # than 100 characters long" (SNS API Reference, Publish). 99 keeps us inside either reading of the limit.
 MAX_SUBJECT = 99
+# SNS Publish: "Messages must be UTF-8 and at most 256 KB (262,144 bytes)". A body over the budget is cut
+# (the event details first) and ends with TRUNCATED, so a huge event still reaches people, not the DLQ.
+MAX_MESSAGE_BYTES = 256 * 1024
+MESSAGE_BUDGET = MAX_MESSAGE_BYTES - 2 * 1024  # headroom for SNS's own envelope fields
+TRUNCATED = (
+    "\n\n[... truncated: {omitted} bytes omitted to fit SNS's 256 KB limit; the notifier's log has the "
+    "full event]"
+)
 ACTION_REQUIRED = "Action required: "
 
 
@@ -214,7 +222,19 @@ def _execution_lines(region: str, execution: PipelineExecutionRef, config: Notif
 
 
 def _with_details(lines: Sequence[str], detail: Any) -> str:
-    return "\n".join([*lines, "", "Details:", json.dumps(detail, indent=2, sort_keys=True, default=str)])
+    body = "\n".join([*lines, "", "Details:", json.dumps(detail, indent=2, sort_keys=True, default=str)])
+    return fit_message(body)
+
+
+def fit_message(body: str, budget: int = MESSAGE_BUDGET) -> str:
+    """``body`` when it fits SNS's limit, else its head (cut on a character boundary) and a visible mark."""
+    data = body.encode("utf-8")
+    if len(data) <= budget:
+        return body
+    mark = TRUNCATED.format(omitted=len(data))
+    keep = budget - len(mark.encode("utf-8")) - 16
+    head = data[:keep].decode("utf-8", errors="ignore")
+    return head + TRUNCATED.format(omitted=len(data) - len(head.encode("utf-8")))
 
 
 def _subject(config: NotifierConfig, text: str, action_required: bool) -> str:
@@ -244,6 +264,8 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
         message = build_message(parsed, config)
     except MalformedEventError as exc:
         return common.dropped(exc.reason, event)
+    if len(message.body.encode("utf-8")) >= MESSAGE_BUDGET - 1024:
+        log.warning("message truncated for SNS; the full event: %s", json.dumps(event, default=str))
     topic_arn = common.env("SNS_TOPIC_ARN")
     message_id = publish(common.client("sns"), topic_arn, message)
     log.info("published %r as %s", message.subject, message_id)

@@ -104,7 +104,8 @@ def client_request_token(kind: str, *parts: str) -> str:
     """A stable idempotency token: ``<kind>-<sha256 of the parts>`` ([a-zA-Z0-9-], 32..128 characters)."""
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
     token = f"{''.join(c for c in kind if c.isalnum())[:40]}-{digest}"
-    assert _TOKEN_MIN <= len(token) <= _TOKEN_MAX
+    if not _TOKEN_MIN <= len(token) <= _TOKEN_MAX:  # a bug in this function, not a bad event
+        raise RuntimeError(f"ClientRequestToken of {len(token)} characters for kind {kind!r}")
     return token
 
 
@@ -119,7 +120,14 @@ def plan_s3(event: S3ObjectCreated, config: TriggerConfig) -> StartRequest | Ign
     identity = event.sequencer or event.etag or event.envelope.id
     if key.endswith("/") or not name:
         return Ignore(f"{event.uri} is a folder marker, not a data file")
-    if not name.lower().endswith(".csv"):
+    if name.lower().endswith(".csv") and not name.endswith(".csv"):
+        # The steps list their input folder for "*.csv" (case-sensitive, as S3 keys are): a started run
+        # would find no data. Only keys the steps will read start a pipeline.
+        return Ignore(
+            f"{event.uri} ends in {name[-4:]!r}: the pipeline steps read only lower-case .csv files; "
+            f"upload it again as {name[:-4]}.csv"
+        )
+    if not name.endswith(".csv"):
         return Ignore(f"{event.uri} is not a .csv file; only CSV data starts a pipeline")
     if _under(key, config.train_prefix):
         return StartRequest(

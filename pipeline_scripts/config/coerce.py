@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 import types
 import typing
@@ -14,19 +15,45 @@ from pipeline_scripts.config.schema import InvalidValueError, Scalar
 from pipeline_scripts.errors import ConfigError
 
 
-def build_dataclass(cls: type, data: Any, file: str, path: str) -> Any:
-    """Coerce ``data`` into dataclass ``cls``: unknown keys, missing keys and wrong types fail."""
+def origin_of(sources: Mapping[str, str], key: str, file: str) -> str:
+    """Where ``key`` (dotted) got its value: ``file:line``, ``--set KEY`` or ``MLOPS_KEY``; the nearest
+    enclosing key's source, else ``file``."""
+    parts = key.split(".")
+    for end in range(len(parts), 0, -1):
+        found = sources.get(".".join(parts[:end]))
+        if found:
+            return found
+    return file
+
+
+def fix_hint(source: str, key: str, fix: str) -> str:
+    """``fix`` said for where the value came from: an override is fixed where it was given, not in a file."""
+    if source.startswith("--set"):
+        return f"{fix} (in --set {key}=...)"
+    if source.startswith("MLOPS_"):
+        return f"{fix} (in the environment variable {source.split(maxsplit=1)[0]})"
+    return fix
+
+
+def build_dataclass(
+    cls: type, data: Any, file: str, path: str, sources: Mapping[str, str] | None = None
+) -> Any:
+    """Coerce ``data`` into dataclass ``cls``: unknown keys, missing keys and wrong types fail. Errors name
+    the source of the bad value (``sources``: dotted key -> ``file:line``, ``--set KEY``, ``MLOPS_KEY``)."""
+    sources = sources or {}
     where = path.rstrip(".") or "top level"
     if not isinstance(data, Mapping):
+        source = origin_of(sources, where, file)
         raise ConfigError(
-            f"{file}: {where} must be a mapping, got {describe(data)}", hint="see the file header"
+            f"{source}: {where} must be a mapping, got {describe(data)}", hint="see the file header"
         )
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = set(data) - set(fields)
     if unknown:
         key = sorted(unknown)[0]
-        raise ConfigError(f"{file}: unknown key {path}{key}", hint=did_you_mean(key, fields, "keys here"))
+        source = origin_of(sources, f"{path}{key}", file)
+        raise ConfigError(f"{source}: unknown key {path}{key}", hint=did_you_mean(key, fields, "keys here"))
     kwargs: dict[str, Any] = {}
     for name, spec in fields.items():
         if name not in data:
@@ -36,11 +63,19 @@ def build_dataclass(cls: type, data: Any, file: str, path: str) -> Any:
                     hint=f"add `{name} = …` (see env_files/local.tfvars for an example)",
                 )
             continue
-        kwargs[name] = _coerce(data[name], hints[name], file, f"{path}{name}")
+        kwargs[name] = _coerce(data[name], hints[name], file, f"{path}{name}", sources)
     try:
         return cls(**kwargs)
     except InvalidValueError as exc:
-        raise ConfigError(f"{file}: {path}{exc.key} {exc}", hint=exc.fix) from exc
+        key = f"{path}{exc.key}"
+        source = origin_of(sources, key, file)
+        # A rule across keys (min < max, scaling and bounds): name the overrides of this section too.
+        overridden = sorted(
+            {sources[f"{path}{name}"] for name in fields if f"{path}{name}" in sources} - {source}
+        )
+        also = [o for o in overridden if o.startswith(("--set", "MLOPS_"))]
+        with_ = f" (with {', '.join(also)})" if also else ""
+        raise ConfigError(f"{source}: {key} {exc}{with_}", hint=fix_hint(source, key, exc.fix)) from exc
 
 
 class _WrongTypeError(ValueError):
@@ -68,14 +103,18 @@ def _int(value: Any) -> int:
 
 
 def _float(value: Any) -> float:
+    """A finite number: inf and nan are refused (JSON has no Infinity; a threshold of inf never fires)."""
+    number: float | None = None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
+        number = float(value)
+    elif isinstance(value, str):
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
-            pass
-    raise _WrongTypeError("a number")
+            number = None
+    if number is None or not math.isfinite(number):
+        raise _WrongTypeError("a finite number")
+    return number
 
 
 def _str(value: Any) -> str:
@@ -85,6 +124,8 @@ def _str(value: Any) -> str:
 
 
 def _scalar(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _WrongTypeError("a finite number, string or bool")
     if isinstance(value, str | int | float | bool):
         return value
     raise _WrongTypeError("a string, number or bool")
@@ -100,24 +141,26 @@ _LEAVES: Mapping[Any, Callable[[Any], Any]] = {
 }
 
 
-def _coerce(value: Any, expected: Any, file: str, key: str) -> Any:
+def _coerce(value: Any, expected: Any, file: str, key: str, sources: Mapping[str, str]) -> Any:
     """``value`` as the declared type ``expected``: a dataclass, a leaf type, a tuple, a mapping or a
-    scalar union. A value of the wrong kind raises a ConfigError naming the file and key."""
+    scalar union. A value of the wrong kind raises a ConfigError naming its source and key."""
     try:
-        return _coerce_or_refuse(value, expected, file, key)
+        return _coerce_or_refuse(value, expected, file, key, sources)
     except _WrongTypeError as exc:
+        source = origin_of(sources, key, file)
         raise ConfigError(
-            f"{file}: {key} must be {exc.kind}, got {describe(value)}", hint=f"write {key} as {exc.kind}"
+            f"{source}: {key} must be {exc.kind}, got {describe(value)}",
+            hint=fix_hint(source, key, f"write {key} as {exc.kind}"),
         ) from None
 
 
-def _coerce_or_refuse(value: Any, expected: Any, file: str, key: str) -> Any:
+def _coerce_or_refuse(value: Any, expected: Any, file: str, key: str, sources: Mapping[str, str]) -> Any:
     origin = typing.get_origin(expected)
     args = typing.get_args(expected)
     if isinstance(expected, type) and dataclasses.is_dataclass(expected):
         if isinstance(value, list):
             raise _WrongTypeError("a map")
-        return build_dataclass(expected, value, file, f"{key}.")
+        return build_dataclass(expected, value, file, f"{key}.", sources)
     if expected in _LEAVES:
         return _LEAVES[expected](value)
     if origin is tuple:
@@ -127,17 +170,17 @@ def _coerce_or_refuse(value: Any, expected: Any, file: str, key: str) -> Any:
             return tuple(part.strip() for part in value.split(",") if part.strip())
         if not isinstance(value, list):
             raise _WrongTypeError("a list")
-        return tuple(_coerce(item, item_type, file, f"{key}[{i}]") for i, item in enumerate(value))
+        return tuple(_coerce(item, item_type, file, f"{key}[{i}]", sources) for i, item in enumerate(value))
     if origin in (Mapping, dict) or expected is Mapping:
         if not isinstance(value, Mapping):
             raise _WrongTypeError("a map")
         value_type = args[1] if args else Any
         return types.MappingProxyType(
-            {str(k): _coerce(v, value_type, file, f"{key}.{k}") for k, v in value.items()}
+            {str(k): _coerce(v, value_type, file, f"{key}.{k}", sources) for k, v in value.items()}
         )
     if origin is types.UnionType and type(None) in args:  # X | None: null (HCL/YAML) or an X
         (inner,) = [arg for arg in args if arg is not type(None)]
-        return None if value is None else _coerce_or_refuse(value, inner, file, key)
+        return None if value is None else _coerce_or_refuse(value, inner, file, key, sources)
     if origin is types.UnionType:
         return _scalar(value)
     return value

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from pipeline_scripts import step_scripts
+from pipeline_scripts.config.coerce import fix_hint
 from pipeline_scripts.config.schema import EnvSettings, PipelinesSettings
 from pipeline_scripts.errors import ConfigError
 from pipeline_scripts.paths import PROJECT_ROOT, rel
@@ -98,8 +99,12 @@ def resolve_quality(
         if found is None:
             raise ConfigError(
                 f"{where}: {key} {name!r} is not a {problem_type} metric (the data set's problem_type)",
-                hint=f"use one of {', '.join(metrics.metric_names(problem_type))}, or leave {key} out "
-                "to use the data set's model_quality",
+                hint=fix_hint(
+                    where,
+                    key,
+                    f"use one of {', '.join(metrics.metric_names(problem_type))}, or leave {key} out to "
+                    "use the data set's model_quality",
+                ),
             )
         if threshold is None and name != schema.metric:
             threshold_key = key.replace("metric", "threshold")
@@ -112,9 +117,10 @@ def resolve_quality(
         problem = metrics.threshold_problem(name, problem_type, float(value))
         if problem is not None:
             threshold_key = key.replace("metric", "threshold")
+            source = sources.get(threshold_key, "configuration")
             raise ConfigError(
-                f"{sources.get(threshold_key, 'configuration')}: {threshold_key} {problem}",
-                hint=f"write a threshold {name} can reach",
+                f"{source}: {threshold_key} {problem}",
+                hint=fix_hint(source, threshold_key, f"write a threshold {name} can reach"),
             )
         return Gate(name, float(value), bool(found.higher_is_better))
 

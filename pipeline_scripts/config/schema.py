@@ -249,12 +249,9 @@ class Split:
     seed: int = 42
 
     def __post_init__(self) -> None:
-        _check(
-            0 < self.validation_fraction < 1 and 0 < self.test_fraction < 1,
-            "validation_fraction",
-            "fractions must be between 0 and 1",
-            "e.g. 0.15",
-        )
+        for key in ("validation_fraction", "test_fraction"):
+            value = getattr(self, key)
+            _check(0 < value < 1, key, f"{value} is not between 0 and 1", "e.g. 0.15")
         _check(
             self.validation_fraction + self.test_fraction < 0.9,
             "test_fraction",
@@ -314,12 +311,37 @@ class ParamRange:
             f"is {self.scaling!r}",
             "use Auto, Linear, Logarithmic or ReverseLogarithmic",
         )
+        # SageMaker's rules (CreateHyperParameterTuningJob, IntegerParameterRange/ContinuousParameterRange
+        # ScalingType): log scales need positive bounds; ReverseLogarithmic is for continuous ranges
+        # within (0, 1) only; integer bounds are integers (SageMaker takes them as strings, "2.5" fails).
         _check(
-            self.scaling not in ("Logarithmic",) or self.min > 0,
+            self.scaling not in ("Logarithmic", "ReverseLogarithmic") or self.min > 0,
             "min",
-            "logarithmic scaling needs min > 0",
+            f"{self.scaling} scaling needs min > 0 (min is {self.min})",
             "raise min or use Linear",
         )
+        if self.type == "integer":
+            for bound in ("min", "max"):
+                value = getattr(self, bound)
+                _check(
+                    float(value).is_integer(),
+                    bound,
+                    f"{value} is not a whole number, but the range is an integer range",
+                    f"use a whole number (e.g. {int(value)}), or type: continuous",
+                )
+            _check(
+                self.scaling != "ReverseLogarithmic",
+                "scaling",
+                "ReverseLogarithmic is not allowed for an integer range (SageMaker refuses it)",
+                "use Auto, Linear or Logarithmic",
+            )
+        elif self.scaling == "ReverseLogarithmic":
+            _check(
+                self.max < 1,
+                "max",
+                f"ReverseLogarithmic scaling needs max < 1 (max is {self.max})",
+                "use a range within (0, 1), or Linear",
+            )
 
 
 @dataclass(frozen=True)

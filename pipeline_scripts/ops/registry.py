@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from pipeline_scripts.build.approved import ApprovedModel
+from pipeline_scripts.config.arns import check_model_package_arn
 from pipeline_scripts.errors import NoApprovedModelError, RegistryError, UnknownGroupError
 
 log = logging.getLogger(__name__)
@@ -132,8 +133,13 @@ def approved_model(sm: Any, package_arn: str) -> ApprovedModel:
     )
 
 
-def set_status(sm: Any, group: str, version: int | str | None, status: str, reason: str = "") -> ModelVersion:
-    """Approve or reject a version (default: the newest one waiting for approval)."""
+def set_status(
+    sm: Any, group: str, version: int | str | None, status: str, reason: str = "", *, force: bool = False
+) -> ModelVersion:
+    """Approve or reject a version (default: the newest one waiting for approval).
+
+    Approving a Rejected version needs ``force``; the rejection's reason is kept in the new
+    ``ApprovalDescription`` (the registry keeps one description per version)."""
     if status not in (APPROVED, REJECTED):
         raise RegistryError(f"cannot set status {status!r}", hint="use Approved or Rejected")
     if version is None:
@@ -150,9 +156,11 @@ def set_status(sm: Any, group: str, version: int | str | None, status: str, reas
     current = desc.get("ModelApprovalStatus")
     if current == status:
         log.info("%s is already %s", arn, status)
+    previous = str(desc.get("ApprovalDescription") or "")
+    description = _description(arn, current, status, reason, previous, force=force)
     kwargs: dict[str, Any] = {"ModelPackageArn": arn, "ModelApprovalStatus": status}
-    if reason:
-        kwargs["ApprovalDescription"] = reason[:1024]
+    if description:
+        kwargs["ApprovalDescription"] = description
     metadata = desc.get("CustomerMetadataProperties") or {}
     if metadata:
         # Harmless on AWS (same values); keeps emulators that reset omitted fields from losing them.
@@ -164,8 +172,27 @@ def set_status(sm: Any, group: str, version: int | str | None, status: str, reas
         status=status,
         created=desc.get("CreationTime"),
         metadata=dict(metadata),
-        description=reason,
+        description=description,
     )
+
+
+MAX_DESCRIPTION = 1024  # ApprovalDescription: max 1024 characters (botocore's shape)
+
+
+def _description(arn: str, current: Any, status: str, reason: str, previous: str, *, force: bool) -> str:
+    """The ApprovalDescription to write. Overturning a rejection needs ``force`` and keeps its reason."""
+    if current != REJECTED or status != APPROVED:
+        return reason[:MAX_DESCRIPTION]
+    if not force:
+        why = f" (reason: {previous})" if previous else ""
+        raise RegistryError(
+            f"{arn} was Rejected{why}; approving it would deploy a rejected model",
+            hint="if that is intended, run again with --force and a --reason; the rejection reason is kept",
+        )
+    kept = f"previously Rejected: {previous or '(no reason given)'}"
+    text = f"{reason or 'approved with --force'} | {kept}"
+    log.warning("%s: overturning a rejection; the description keeps it: %s", arn, kept)
+    return text[:MAX_DESCRIPTION]
 
 
 def _require_group(sm: Any, group: str) -> None:
@@ -187,6 +214,7 @@ def _require_group(sm: Any, group: str) -> None:
 def _arn_for(sm: Any, group: str, version: int | str) -> str:
     text = str(version)
     if text.startswith("arn:"):
+        check_model_package_arn(text, "the version")
         if f"model-package/{group}/" not in text:
             raise RegistryError(f"{text} is not in model package group {group!r}", hint="check the ARN")
         return text

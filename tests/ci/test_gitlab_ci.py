@@ -183,8 +183,11 @@ def test_jobs_call_make_targets_that_exist(jobs: dict[str, dict[str, Any]]) -> N
 
 
 def test_jobs_run_make_targets_only(jobs: dict[str, dict[str, Any]]) -> None:
-    """No logic hidden in the YAML: scripts are make calls, plus the OIDC token hand-off and one unset."""
-    allowed = re.compile(r"^(make [a-z][a-z0-9:-]*( [A-Z_]+=\$[A-Z_]+)*|unset MLOPS_JOB)$")
+    """No logic hidden in the YAML: scripts are make calls, plus the OIDC token hand-off and one unset.
+
+    No CI variable is ever part of a command line (a value holding backticks or $(...) would run): make
+    and mlops read them from the job's environment."""
+    allowed = re.compile(r"^(make [a-z][a-z0-9:-]*|unset MLOPS_JOB)$")
     token = """printf '%s' "$AWS_ID_TOKEN" > "$AWS_WEB_IDENTITY_TOKEN_FILE\""""
     for name, job in jobs.items():
         for line in gitlab.script_lines(job):
@@ -210,9 +213,9 @@ def test_staging_and_prod_are_promoted_by_hand(ci: dict[str, Any], env: str) -> 
     needs = {n: artifacts for n, artifacts, _ in gitlab.needed_jobs(apply)}
     assert needs == {previous: False, f"plan:{env}": True}, "promotion order, and the saved plan as artifact"
     assert gitlab.script_lines(apply)[-3:] == [
-        "make tf-init ENV=$ENV",
-        "make tf-apply ENV=$ENV",
-        "make pipelines-upsert ENV=$ENV",
+        "make tf-init",
+        "make tf-apply",
+        "make pipelines-upsert",
     ]
     assert apply["variables"]["ENV"] == env
 
@@ -228,7 +231,7 @@ def test_dev_is_applied_on_merge_from_the_saved_plan(ci: dict[str, Any]) -> None
         "deployment_tier": "development",
         "on_stop": "destroy:dev",
     }
-    assert gitlab.script_lines(build.job)[-1] == "make pipelines-upsert ENV=$ENV"
+    assert gitlab.script_lines(build.job)[-1] == "make pipelines-upsert"
     assert build.job["variables"]["ENV"] == "dev"
 
 
@@ -247,7 +250,7 @@ def test_destroy_is_manual_on_stop_and_removes_infrastructure_and_pipelines(
     assert destroy.job["resource_group"] == env
     assert destroy.job["stage"] == "destroy"
     lines = gitlab.script_lines(destroy.job)
-    assert "make tf-destroy ENV=$ENV" in lines and "make pipelines-delete ENV=$ENV" in lines
+    assert "make tf-destroy" in lines and "make pipelines-delete" in lines
     starters = [
         n for n, j in pipeline.items() if j.job.get("environment", {}).get("on_stop") == f"destroy:{env}"
     ]
@@ -300,9 +303,9 @@ def test_plans_are_saved_artifacts_with_gitlabs_terraform_report(jobs: dict[str,
     for env in ENVIRONMENTS:
         plan = jobs[f"plan:{env}"]
         assert gitlab.script_lines(plan)[-3:] == [
-            "make tf-init ENV=$ENV",
-            "make tf-plan ENV=$ENV",
-            "make ci-plan-report ENV=$ENV",
+            "make tf-init",
+            "make tf-plan",
+            "make ci-plan-report",
         ]
         artifacts = plan["artifacts"]
         assert "build/terraform/" in artifacts["paths"] and "build/lambda/" in artifacts["paths"]
@@ -349,7 +352,7 @@ def test_merge_requests_test_build_definitions_and_plan_dev(ci: dict[str, Any]) 
     assert gitlab.script_lines(pipeline["test"].job)[-1] == "make check"
     definitions = pipeline["definitions"].job
     assert definitions["artifacts"]["paths"] == ["build/definitions/"]
-    assert gitlab.script_lines(definitions) == ["make definitions ENV=$ENV"]
+    assert gitlab.script_lines(definitions) == ["make definitions"]
 
 
 def test_main_deploys_dev_and_offers_promotion(ci: dict[str, Any]) -> None:
@@ -371,9 +374,8 @@ def test_an_approval_trigger_runs_only_the_deploy_job(ci: dict[str, Any]) -> Non
     assert set(pipeline) == {"deploy-approved"}
     job = pipeline["deploy-approved"].job
     assert job["needs"] == []
-    assert "make deploy-approved ENV=$DEPLOY_ENVIRONMENT MODEL_PACKAGE_ARN=$MODEL_PACKAGE_ARN" in (
-        gitlab.script_lines(job)
-    )
+    assert gitlab.script_lines(job)[-2:] == ["make deploy-approved", "make ci-deploy-report"]
+    assert job["variables"]["ENV"] == "$DEPLOY_ENVIRONMENT"
     assert job["environment"] == {"name": "$DEPLOY_ENVIRONMENT", "action": "access"}
     assert job["resource_group"] == "$DEPLOY_ENVIRONMENT", "never overlaps a Terraform apply"
     assert job["artifacts"]["reports"]["dotenv"] == "build/deploy/deploy-approved.env"
@@ -388,6 +390,11 @@ def test_an_approval_trigger_runs_only_the_deploy_job(ci: dict[str, Any]) -> Non
         {"DEPLOY_ENVIRONMENT": ""},
         {"MODEL_PACKAGE_ARN": ""},
         {"MODEL_PACKAGE_ARN": "not-an-arn"},
+        {"MODEL_PACKAGE_ARN": "arn:aws:sagemaker:"},
+        {"MODEL_PACKAGE_ARN": ARN + " `touch /tmp/pwned`"},
+        {"MODEL_PACKAGE_ARN": "arn:aws:sagemaker:us-east-1:111111111111:model-package/g/1\n$(id)"},
+        {"MODEL_PACKAGE_ARN": "arn:aws:sagemaker:us-east-1:1111:model-package/g/1"},
+        {"MODEL_PACKAGE_ARN": "x" + ARN},
     ],
 )
 def test_any_other_trigger_call_creates_no_pipeline(ci: dict[str, Any], change: dict[str, str]) -> None:
