@@ -13,7 +13,8 @@ STAMP := $(VENV)/.installed
 # also spliced into file names below, so it must be one of the environments.
 override ENV := $(value ENV)
 override MODEL_PACKAGE_ARN := $(value MODEL_PACKAGE_ARN)
-export ENV MODEL_PACKAGE_ARN
+override DATASET := $(value DATASET)
+export ENV MODEL_PACKAGE_ARN DATASET
 ifneq ($(words $(value ENV))$(filter-out local dev staging prod,$(value ENV)),1)
 $(error ENV must be one of local dev staging prod (got "$(value ENV)"))
 endif
@@ -49,8 +50,8 @@ format: install ## Apply ruff formatting and fixes
 typecheck: install ## mypy (strict) on the source packages
 	$(BIN)/mypy
 
-demo: install ## The main job: the whole lifecycle on a local AWS endpoint (no AWS account, no Docker)
-	$(BIN)/mlops demo
+demo: install ## The main job: the whole lifecycle locally (no AWS account, no Docker); DATASET=dir for another data set
+	$(BIN)/mlops demo $${DATASET:+--dataset "$$DATASET"}
 
 local-up: install ## Run the local AWS endpoint in the foreground (prints the AWS_ENDPOINT_URL to export)
 	$(BIN)/mlops local up --provision

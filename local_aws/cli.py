@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,13 @@ def build_parser(group: str) -> argparse.ArgumentParser:
         demo.add_argument(
             "--definitions-only", action="store_true", help="only build, validate and write the definitions"
         )
+        demo.add_argument(
+            "--dataset",
+            type=Path,
+            default=None,
+            help="a folder with dataset.yaml, training-data.csv, inference-data.csv, ground-truth.csv and "
+            "drifted/{inference-data,ground-truth}.csv (default: the environment's dataset_dir)",
+        )
         return demo
     local = argparse.ArgumentParser(prog="mlops local", description="The local AWS endpoint.")
     commands = local.add_subparsers(dest="command", required=True)
@@ -69,13 +76,47 @@ def build_parser(group: str) -> argparse.ArgumentParser:
     return local
 
 
-def main(group: str, argv: Sequence[str], config: Config, *, verbose: bool = False) -> int:
+def main(
+    group: str,
+    argv: Sequence[str],
+    config: Config,
+    *,
+    verbose: bool = False,
+    overrides: Mapping[str, str] | None = None,
+) -> int:
     args = build_parser(group).parse_args(list(argv))
     if group == "demo":
+        if args.dataset is not None:
+            config = with_dataset(config, args.dataset, overrides or {})
         return cmd_demo(args, config, verbose=verbose)
     if args.command == "up":
         return cmd_local_up(args, config)
     return cmd_local_show(args)
+
+
+# What `mlops demo --dataset DIR` needs: the schema, training data, a clean and a drifted batch with truth.
+DEMO_FILES = (
+    "dataset.yaml",
+    "training-data.csv",
+    "inference-data.csv",
+    "ground-truth.csv",
+    "drifted/inference-data.csv",
+    "drifted/ground-truth.csv",
+)
+
+
+def with_dataset(config: Config, folder: Path, overrides: Mapping[str, str]) -> Config:
+    """``config`` reloaded with ``dataset_dir`` = ``folder``, after checking the folder has every file."""
+    from pipeline_scripts.config import load_config
+
+    missing = [name for name in DEMO_FILES if not (folder / name).is_file()]
+    if missing:
+        raise ConfigError(
+            f"{rel(folder)} is not a complete demo data set: missing {', '.join(missing)}",
+            hint="the demo needs dataset.yaml, the three headerless CSVs and a drifted/ batch with its "
+            "ground truth (see data/ and data/penguins/)",
+        )
+    return load_config(config.name, overrides={**overrides, "dataset_dir": str(folder.resolve())})
 
 
 def cmd_demo(args: argparse.Namespace, config: Config, *, verbose: bool = False) -> int:

@@ -364,7 +364,11 @@ def _run_local(args: argparse.Namespace, config: Config) -> int:
 
     try:
         module = importlib.import_module(args.local_module)
-        return int(module.main(args.group, args.arguments, config, verbose=args.verbose))
+        return int(
+            module.main(
+                args.group, args.arguments, config, verbose=args.verbose, overrides=dict(args.overrides)
+            )
+        )
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.split(".")[0] not in ("local_aws", "moto", "werkzeug", "matplotlib"):
             raise

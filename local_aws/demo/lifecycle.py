@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 from local_aws.demo.report import epoch
 from pipeline_scripts.config import Config
 from pipeline_scripts.config.contracts import load as load_contracts
-from pipeline_scripts.paths import PROJECT_ROOT
+from pipeline_scripts.config.dataset import dataset_path
 
 log = logging.getLogger(__name__)
 STEPS = load_contracts().steps  # step key → name (contracts.json)
@@ -45,7 +45,6 @@ T = TypeVar("T")
 # The demo's tuning budget (pipelines.yaml's hpo.max_jobs is for real accounts); MLOPS_HPO__MAX_JOBS wins.
 DEMO_HPO_MAX_JOBS = "4"
 GITLAB_TOKEN = "local-trigger-token"  # the fake GitLab's trigger token, stored in the local Secrets Manager
-DATA_DIR = PROJECT_ROOT / "data"
 PIPELINE_TIMEOUT = 180.0
 
 
@@ -205,7 +204,8 @@ class Lifecycle:
         self.check("training and HPO pipelines upserted", code == 0, f"mlops exit {code}")
 
         # 1. training data → training pipeline → version 1 pending approval → notification
-        done = self.run_pipeline_from_upload("training", env.pipeline_train, DATA_DIR, "batch-001")
+        data_dir = dataset_path(env).parent
+        done = self.run_pipeline_from_upload("training", env.pipeline_train, data_dir, "batch-001")
         self.check(
             "training pipeline succeeded",
             done.get("PipelineExecutionStatus") == "Succeeded",
@@ -249,7 +249,7 @@ class Lifecycle:
         )
 
         # 3. a clean batch → no violations, model quality within the threshold
-        done = self.run_pipeline_from_upload("inference", env.pipeline_inf, DATA_DIR, "batch-001")
+        done = self.run_pipeline_from_upload("inference", env.pipeline_inf, data_dir, "batch-001")
         arn = done.get("PipelineExecutionArn", "")
         self.check(
             "inference on the clean batch succeeded",
@@ -261,7 +261,7 @@ class Lifecycle:
 
         # 4. the drifted batch → violations, model quality fails → HPO (never two at once) → version 2
         hpo_known = len(self.executions(env.pipeline_trainwhpo))
-        done = self.run_pipeline_from_upload("inference", env.pipeline_inf, DATA_DIR / "drifted", "batch-002")
+        done = self.run_pipeline_from_upload("inference", env.pipeline_inf, data_dir / "drifted", "batch-002")
         arn = done.get("PipelineExecutionArn", "")
         self.check(
             "inference on the drifted batch failed at ModelQualityCalcStep",
@@ -401,7 +401,7 @@ def run_demo(
     report: Path | None = None
     with (
         LocalAWS(state, region=config.env.aws_region) as endpoint,
-        _pointed_at(endpoint),
+        _pointed_at(endpoint, config),
         FakeGitLab(GITLAB_TOKEN, deploy_job(config)) as gitlab,
     ):
         # moto keeps its state per process: start from nothing, whatever ran before in this process.
@@ -458,12 +458,14 @@ def deploy_job(config: Config) -> Callable[[Any], None]:
 
 
 @contextlib.contextmanager
-def _pointed_at(endpoint: Any) -> Iterator[None]:
-    """Point boto3, the SDK and subprocesses (the CLI, Terraform) at the endpoint for the demo's duration."""
+def _pointed_at(endpoint: Any, config: Config) -> Iterator[None]:
+    """Point boto3, the SDK and subprocesses (the CLI, Terraform) at the endpoint for the demo's duration;
+    the CLI subprocesses (upsert, the deploy job) use the demo's data set."""
     from local_aws.server import export_to
 
     saved = dict(os.environ)
     os.environ.setdefault("MLOPS_HPO__MAX_JOBS", DEMO_HPO_MAX_JOBS)
+    os.environ["MLOPS_DATASET_DIR"] = str(dataset_path(config.env).parent)
     export_to(os.environ, endpoint.endpoint_url, endpoint.region)
     try:
         yield
