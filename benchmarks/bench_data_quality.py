@@ -35,12 +35,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "data_quality.py"
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from datafiles import FEATURES  # noqa: E402  (scripts/ is not a package)
+import dataset  # noqa: E402  (scripts/ is not a package)
+import yaml  # noqa: E402
 from dq_baseline import build_baseline  # noqa: E402
 from dq_check import check_table  # noqa: E402
 from dq_read import pa, read_csv  # noqa: E402
 
-COLUMNS = list(FEATURES)
+COLUMNS = list(dataset.from_dict(yaml.safe_load((ROOT / "data" / "dataset.yaml").read_text())).feature_names)
 TARGETS = {1_000_000: (1.5, None), 10_000_000: (8.0, 2500.0)}  # seconds, MB
 CHUNK = 1_000_000
 

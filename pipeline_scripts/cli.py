@@ -327,12 +327,16 @@ def cmd_config_show(args: argparse.Namespace, config: Config) -> int:
             return {k: plain(v) for k, v in value.items()}
         return value
 
-    print(
-        json.dumps(
-            {"env": plain(config.env), "pipelines": plain(config.pipelines), "sources": dict(config.sources)},
-            indent=2,
-        )
-    )
+    from pipeline_scripts.config.dataset import dataset_path, describe
+
+    shown = {
+        "env": plain(config.env),
+        "pipelines": plain(config.pipelines),
+        "dataset": {"file": rel(dataset_path(config.env)), **describe(config.dataset)},
+        "quality": plain(config.quality),
+        "sources": dict(config.sources),
+    }
+    print(json.dumps(shown, indent=2))
     return 0
 
 

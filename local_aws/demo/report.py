@@ -245,7 +245,9 @@ def _artifact_html(item: dict[str, Any]) -> str:
         )
     elif item["step"] == STEPS["model_quality"] and isinstance(result, dict):
         check = result.get("threshold_check", {})
-        metrics = result.get("regression_metrics", {})
+        # The problem type's section (regression_metrics, binary_/multiclass_classification_metrics).
+        section = next((v for k, v in result.items() if k.endswith("_metrics") and isinstance(v, dict)), {})
+        metrics = {k: v for k, v in section.items() if isinstance(v, dict) and "value" in v}
         summary = (
             f"{_e(check.get('metric'))} {check.get('value', float('nan')):.3f} {_e(check.get('comparison'))} "
             f"{check.get('threshold')}: {'passed' if check.get('passed') else 'FAILED'} · "
