@@ -19,7 +19,7 @@ ifneq ($(words $(value ENV))$(filter-out local dev staging prod,$(value ENV)),1)
 $(error ENV must be one of local dev staging prod (got "$(value ENV)"))
 endif
 
-.PHONY: help install test check lint format typecheck demo definitions bench lock clean \
+.PHONY: help install test test-apply check lint format typecheck demo definitions bench lock clean \
 	pipelines-upsert pipelines-delete deploy-approved local-up
 
 help: ## Show this help
@@ -33,9 +33,12 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP) ## Create .venv (if missing) and install the pinned dependencies
 
 test: install ci-tools ## Run the test suite (what CI runs; installs gitlab-ci-local with npm once)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not terraform_apply"
 
-check: lint typecheck test ## Lint, type-check and test
+test-apply: install ## The tests that terraform-apply the repo against the local endpoint (~80 s; CI runs them)
+	$(BIN)/pytest -q -m terraform_apply
+
+check: lint typecheck test test-apply ## Lint, type-check and test (all of it)
 
 lint: install ## ruff lint + format check, terraform fmt check, the allowed imports (import-linter)
 	$(BIN)/ruff check .

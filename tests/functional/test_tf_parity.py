@@ -401,6 +401,7 @@ def _normalised(target: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+@pytest.mark.terraform_apply
 def test_the_rules_terraform_created_are_the_rules_the_renderer_gives(
     applied: tuple[str, dict[str, Any]], expected: dict[str, RuleSpec]
 ) -> None:
@@ -418,6 +419,7 @@ def test_the_rules_terraform_created_are_the_rules_the_renderer_gives(
         assert (json.loads(pattern) if pattern else None) == rule.event_pattern, name
 
 
+@pytest.mark.terraform_apply
 def test_the_targets_terraform_created_are_the_targets_the_renderer_gives(
     applied: tuple[str, dict[str, Any]], expected: dict[str, RuleSpec]
 ) -> None:
@@ -444,6 +446,7 @@ def test_the_targets_terraform_created_are_the_targets_the_renderer_gives(
     }
 
 
+@pytest.mark.terraform_apply
 def test_the_functions_the_targets_name_exist_with_their_contract(
     applied: tuple[str, dict[str, Any]],
 ) -> None:
