@@ -219,6 +219,44 @@ def _check_header(first: List[str], columns: Sequence[str], categorical: Sequenc
         )
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+# csv's default field limit (128 KiB) would make one long value a traceback; a long value is the value's
+# problem (not a number, not finite), reported with its row like any other.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+def _row_of(data: bytes, offset: int) -> int:
+    """The 1-based line of the byte at ``offset``."""
+    return data.count(b"\n", 0, offset) + 1
+
+
+def check_text(data: bytes, file: str) -> None:
+    """Refuse what is not CSV text, before any parser sees it: gzip, binary, not UTF-8."""
+    if data.startswith(GZIP_MAGIC):
+        raise DataError(
+            "file is gzip-compressed, not CSV text",
+            fix="decompress it (gunzip) and upload the plain .csv",
+            file=file,
+        )
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise DataError(
+            "file is binary, not CSV text (a NUL byte at byte %d)" % nul,
+            fix="export the data as comma-separated UTF-8 text",
+            file=file,
+            row=_row_of(data, nul),
+        )
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DataError(
+            "file is not UTF-8 text (byte 0x%02x at byte %d)" % (data[error.start], error.start),
+            fix="save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+            file=file,
+            row=_row_of(data, error.start),
+        ) from None
+
+
 def _parse_table(
     data: bytes,
     columns: Sequence[str],
@@ -227,6 +265,7 @@ def _parse_table(
     file: str,
 ) -> pd.DataFrame:
     """Validate and parse headerless CSV bytes into a frame with the given column names."""
+    check_text(data, file)
     if not data.strip():
         raise DataError(
             "file is empty (no data rows)",
