@@ -220,6 +220,8 @@ def _check_header(first: List[str], columns: Sequence[str], categorical: Sequenc
 
 
 GZIP_MAGIC = b"\x1f\x8b"
+# Standardising a column sums the squares of its values: beyond this magnitude they overflow float64.
+MAX_MAGNITUDE = 1e150
 # csv's default field limit (128 KiB) would make one long value a traceback; a long value is the value's
 # problem (not a number, not finite), reported with its row like any other.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -313,12 +315,24 @@ def _parse_table(
             missing = pd.isna(values)
         else:
             numbers = series.to_numpy(dtype=np.float64)
-            infinite = np.isinf(numbers)
+            with np.errstate(invalid="ignore"):
+                infinite = np.isinf(numbers)
+                huge = np.abs(numbers) > MAX_MAGNITUDE
             if infinite.any():
                 index = int(np.flatnonzero(infinite)[0])
                 raise DataError(
                     "value %r is not a finite number" % str(numbers[index]),
                     fix="write a finite decimal number, or leave the field empty if it is missing",
+                    file=file,
+                    row=int(line_numbers[index]),
+                    column=column_label(position, name),
+                )
+            if huge.any():
+                index = int(np.flatnonzero(huge)[0])
+                raise DataError(
+                    "value %r is too large to compute with (its square overflows; the limit is %g)"
+                    % (_shorten(str(numbers[index])), MAX_MAGNITUDE),
+                    fix="rescale the column (e.g. to other units), or leave the field empty if it is missing",
                     file=file,
                     row=int(line_numbers[index]),
                     column=column_label(position, name),

@@ -1,5 +1,6 @@
-"""Files that are not CSV text (gzip, binary, not UTF-8) and absurd lines are one clear line, exit 2, in
-every reader: the step scripts' and so the upload pre-check's, which uses the same readers."""
+"""Files that are not CSV text (gzip, binary, not UTF-8), absurd lines and values too large to compute with
+are one clear line, exit 2, in every reader: the step scripts' and so the upload pre-check's, which uses
+the same readers (a file the upload accepts never crashes PreprocessData)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,11 @@ CASES = {
     "binary": (ROW + b"F,0.1\x00\x01\x02,0.3\n", "file is binary, not CSV text (a NUL byte at byte", 2),
     "latin-1": (ROW * 2 + "\u00e9,0.1,0.1,0.1,0.1,0.1,0.1,0.1,7\n".encode("latin-1"), "not UTF-8 text", 3),
     "a 2 MB number": (b"M," + b"1" * 2_000_000 + b",0.3,0.1,0.5,0.2,0.1,0.15,15\n", "not a finite number", 1),
+    "a value whose square overflows": (
+        ROW + b"F,1e200,0.3,0.1,0.5,0.2,0.1,0.15,9\n",
+        "too large to compute with",
+        2,
+    ),
 }
 
 
