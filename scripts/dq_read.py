@@ -523,9 +523,14 @@ _NUMBER_RE2 = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"  # dq_profile's n
 def string_first_non_number(strings: Any, non_numeric: Sequence[str]) -> Optional[int]:
     """Index of the first present value that is not a number (``non_numeric``: those values)."""
     if _is_arrow(strings):  # a regex over the strings (building a value set would import pandas)
-        numeric = pc.match_substring_regex(strings, _NUMBER_RE2)
-        index = pc.index(pc.invert(numeric), True).as_py()
-        return None if index is None or index < 0 else int(index)
+        other = pc.invert(pc.match_substring_regex(strings, _NUMBER_RE2))  # null where missing
+        position = 0
+        for chunk in other.chunks if isinstance(other, pa.ChunkedArray) else [other]:
+            hits = pc.indices_nonzero(chunk)  # (pc.index would import pandas)
+            if len(hits):
+                return position + int(hits[0].as_py())
+            position += len(chunk)
+        return None
     return string_first_index(strings, non_numeric)
 
 
