@@ -140,9 +140,7 @@ def run_baseline(
     return finish_baseline(state, config, output_dir, report)
 
 
-def finish_baseline(
-    state: DatasetState, config: Dict[str, Any], output_dir: str, report: bool
-) -> RunResult:
+def finish_baseline(state: DatasetState, config: Dict[str, Any], output_dir: str, report: bool) -> RunResult:
     statistics, constraints, profiles = build_baseline(state, config)
     with output_stage(output_dir) as outputs:
         outputs.write_json(os.path.join(output_dir, STATISTICS_FILE), statistics, compact=True)
@@ -307,7 +305,9 @@ def run_merge(
     assert merged is not None  # noqa: S101 (partial_files found at least one)
     if baseline is not None:
         return finish_check(merged, baseline, output_dir, report)
-    return finish_baseline(merged, documents[0][1].get("monitoring_config") or monitoring_config(), output_dir, report)
+    return finish_baseline(
+        merged, documents[0][1].get("monitoring_config") or monitoring_config(), output_dir, report
+    )
 
 
 def load_json_file_any(path: str) -> Dict[str, Any]:
@@ -315,7 +315,9 @@ def load_json_file_any(path: str) -> Dict[str, Any]:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
     except (OSError, ValueError) as exc:
-        raise InputDataError(f"cannot read the partial state: {exc}", file=path, fix="re-run the shard") from exc
+        raise InputDataError(
+            f"cannot read the partial state: {exc}", file=path, fix="re-run the shard"
+        ) from exc
     if not isinstance(data, dict):
         raise InputDataError("the partial state is not a JSON object", file=path, fix="re-run the shard")
     return data

@@ -129,7 +129,9 @@ def _stream(
 
 def _check_part(table: Table, state: DatasetState, reference: str) -> None:
     if not table.columns:
-        raise InputDataError("the input file has no columns", file=table.path, fix="pass a CSV with data rows")
+        raise InputDataError(
+            "the input file has no columns", file=table.path, fix="pass a CSV with data rows"
+        )
     _check_names(table)
     if not state.columns:
         return
@@ -249,7 +251,9 @@ def _pandas_tables(path: str, header: bool, block_bytes: int, forced: Set[str]) 
                 width = frame.shape[1]
                 names = (raw if len(raw) == width else [str(n) for n in frame.columns]) if header else []
                 names = names or _headerless_names(width)
-                booleans = [names[i] for i in range(width) if pd.api.types.is_bool_dtype(frame.iloc[:, i].dtype)]
+                booleans = [
+                    names[i] for i in range(width) if pd.api.types.is_bool_dtype(frame.iloc[:, i].dtype)
+                ]
                 if booleans:  # pandas rewrites True/TRUE as booleans: read those columns again as text
                     raise Retype(booleans)
                 if frame.shape[0] == 0:

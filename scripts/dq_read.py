@@ -83,9 +83,7 @@ class Column:
 class Table:
     """A CSV file as columns, plus what is needed to point at a row of it."""
 
-    def __init__(
-        self, path: str, header: bool, columns: List[Column], n_rows: int, offset: int = 0
-    ) -> None:
+    def __init__(self, path: str, header: bool, columns: List[Column], n_rows: int, offset: int = 0) -> None:
         self.path = path
         self.header = header
         self.columns = columns

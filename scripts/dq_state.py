@@ -119,7 +119,9 @@ class ColumnState:
             infinite = np.isinf(numbers)
             self.non_finite += int(np.count_nonzero(infinite))
             first = int(np.flatnonzero(infinite)[0])
-            self.first_bad = _earliest(self.first_bad, (file, first_line + first, repr(float(numbers[first]))))
+            self.first_bad = _earliest(
+                self.first_bad, (file, first_line + first, repr(float(numbers[first])))
+            )
             present = present[np.isfinite(present)]
         name = self.name
         self.numbers.add(present, integral, whole=name in needs.whole, as_text=name in needs.as_text)
