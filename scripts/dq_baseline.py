@@ -100,7 +100,7 @@ def profile_baseline(state: DatasetState) -> List[FeatureProfile]:
 def build_baseline(
     data: Union[Table, DatasetState], config: Optional[Dict[str, Any]] = None
 ) -> Tuple[Dict[str, Any], Dict[str, Any], List[FeatureProfile]]:
-    """statistics.json and constraints.json (as dicts) for a baseline dataset (a table, or a stream's state)."""
+    """statistics.json and constraints.json (as dicts) of a data set (a table, or a stream's state)."""
     state = state_of_table(data) if isinstance(data, Table) else data
     profiles = profile_baseline(state)
     statistics = {

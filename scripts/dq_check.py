@@ -92,6 +92,7 @@ def check_table(
     constraints: Dict[str, Any],
     statistics_path: str = "statistics.json",
     constraints_path: str = "constraints.json",
+    *,
     prepared: Optional[Tuple[List[BaselineFeature], Dict[str, Any], Needs]] = None,
 ) -> CheckOutcome:
     """Evaluate the current data (a table, or a stream's state read with the baseline's ``Needs``)

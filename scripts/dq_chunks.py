@@ -34,7 +34,7 @@ from dq_read import (
     pa,
     pacsv,
 )
-from dq_state import NO_NEEDS, DatasetState, Needs, Retype
+from dq_state import NO_NEEDS, DatasetState, Needs, RetypeError
 
 BLOCK_BYTES = 16 << 20  # CSV bytes per chunk
 DATA_SUFFIXES = (".csv", ".csv.gz")
@@ -83,8 +83,8 @@ def read_state(
     while True:
         state = DatasetState(label, header, needs)
         try:
-            nonblank = _stream(files, header, use_arrow, block_bytes, forced, state)
-        except Retype as exc:
+            nonblank = _stream(files, header, use_arrow, block_bytes, forced=forced, state=state)
+        except RetypeError as exc:
             if exc.names <= forced:  # pragma: no cover - text columns are text in every chunk
                 raise
             forced |= exc.names
@@ -102,7 +102,13 @@ def read_state(
 
 
 def _stream(
-    files: List[str], header: bool, use_arrow: bool, block_bytes: int, forced: Set[str], state: DatasetState
+    files: List[str],
+    header: bool,
+    use_arrow: bool,
+    block_bytes: int,
+    *,
+    forced: Set[str],
+    state: DatasetState,
 ) -> int:
     """Add every part to ``state``; returns how many parts were not blank."""
     reference, nonblank = "", 0
@@ -138,7 +144,8 @@ def _check_part(table: Table, state: DatasetState, reference: str) -> None:
     names = table.column_names()
     if len(names) != len(state.columns):
         raise InputDataError(
-            f"this part has {len(names)} columns where {os.path.basename(reference)} has {len(state.columns)}",
+            f"this part has {len(names)} columns where {os.path.basename(reference)} "
+            f"has {len(state.columns)}",
             file=table.path,
             fix="give every part of the data set the same columns",
         )
@@ -181,7 +188,7 @@ def _arrow_tables(path: str, header: bool, block_bytes: int, forced: Set[str]) -
     names = list(reader.schema.names) if header else _headerless_names(len(reader.schema.names))
     retype = [n for n, field in zip(names, reader.schema) if not _plain(field.type)]  # noqa: B905
     if retype:  # booleans, timestamps …: text stays text (as the pandas reader keeps it)
-        raise Retype(retype)
+        raise RetypeError(retype)
     offset = 0
     while True:
         try:
@@ -218,7 +225,7 @@ def _arrow_failure(exc: Exception, path: str, names: List[str]) -> Exception:
     message = str(exc)
     match = _ARROW_CONVERSION.search(message)
     if match and int(match.group(1)) < len(names):  # a later block does not fit the first block's type
-        return Retype([names[int(match.group(1))]])
+        return RetypeError([names[int(match.group(1))]])
     if "Empty CSV file" in message:
         return InputDataError("the input file is empty", file=path, fix="pass a CSV with data rows")
     return InputDataError(
@@ -255,7 +262,7 @@ def _pandas_tables(path: str, header: bool, block_bytes: int, forced: Set[str]) 
                     names[i] for i in range(width) if pd.api.types.is_bool_dtype(frame.iloc[:, i].dtype)
                 ]
                 if booleans:  # pandas rewrites True/TRUE as booleans: read those columns again as text
-                    raise Retype(booleans)
+                    raise RetypeError(booleans)
                 if frame.shape[0] == 0:
                     continue
                 columns: List[Column] = [

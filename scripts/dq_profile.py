@@ -147,7 +147,7 @@ class NumberStats:
             del scaled
         count = int(values.size)
         chunk_mean = total / count if math.isfinite(total) else mean_scaled * scale
-        self._combine(count, total, chunk_mean, scale, m2, (low, high))
+        self._combine(count, total, chunk_mean, scale, m2=m2, extremes=(low, high))
         self.integral = self.integral and integral
         if whole:
             self.whole += count if integral else int(np.count_nonzero(values == np.floor(values)))
@@ -165,7 +165,7 @@ class NumberStats:
         self.value_counts = merged
 
     def _combine(
-        self, count: int, total: float, mean: float, scale: float, m2: float, extremes: Tuple[float, float]
+        self, count: int, total: float, mean: float, scale: float, *, m2: float, extremes: Tuple[float, float]
     ) -> None:
         if count == 0:
             return
@@ -192,7 +192,9 @@ class NumberStats:
     def merge(self, other: NumberStats) -> NumberStats:
         if other.n == 0:
             return self
-        self._combine(other.n, other.total, other.mean, other.scale, other.m2, (other.min, other.max))
+        self._combine(
+            other.n, other.total, other.mean, other.scale, m2=other.m2, extremes=(other.min, other.max)
+        )
         self.integral = self.integral and other.integral
         self.whole += other.whole
         self.negatives += other.negatives
@@ -259,7 +261,7 @@ def sketch_bin_counts(sketch: KllSketch, lo: float, hi: float, bins: int) -> np.
     """Counts in ``bins`` equal bins over [lo, hi] read off a sketch (the last bin holds the maximum)."""
     total = sketch.count()
     if bins == 1 or hi <= lo:
-        return np.array([int(round(total))], dtype=np.int64)
+        return np.array([round(total)], dtype=np.int64)
     edges = lo + (hi - lo) * (np.arange(1, bins) / bins)
     below = sketch.ranks(edges, inclusive=False)
     cumulative = np.concatenate(([0.0], below, [total]))

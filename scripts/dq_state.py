@@ -7,7 +7,7 @@ the rows (only with a text column's distinct values). ``to_dict``/``from_dict`` 
 file a shard writes (``data_quality.py … --partial-output``) and ``data_quality.py merge`` reads.
 
 Types are Model Monitor's over the whole column: a column read as numbers in one chunk and as text in
-another is read again as text from the start (:class:`Retype`), as the in-memory readers would have
+another is read again as text from the start (:class:`RetypeError`), as the in-memory readers would have
 read it.
 """
 
@@ -41,7 +41,7 @@ NUMERIC = "numeric"
 TEXT = "text"
 
 
-class Retype(Exception):
+class RetypeError(Exception):
     """Columns seen as numbers in one chunk and as text in another: read them again, as text."""
 
     def __init__(self, names: Iterable[str]) -> None:
@@ -93,7 +93,7 @@ class ColumnState:
     # ------------------------------------------------------------------------------------ chunks
 
     def add(self, column: Any, n_rows: int, file: str, first_line: int, needs: Needs = NO_NEEDS) -> None:
-        """Add a chunk of this column (a dq_read.Column) whose first row is line ``first_line`` of ``file``."""
+        """Add a chunk of this column (a dq_read.Column); its first row is line ``first_line`` of ``file``."""
         self.rows += n_rows
         if column.numbers is not None:
             self._add_numbers(column.numbers, column.integral, file, first_line, needs)
@@ -102,7 +102,7 @@ class ColumnState:
 
     def _settle(self, kind: str) -> None:
         if self.kind is not None and self.kind != kind:
-            raise Retype([self.name])
+            raise RetypeError([self.name])
         self.kind = kind
 
     def _add_numbers(
@@ -157,7 +157,7 @@ class ColumnState:
 
     def merge(self, other: ColumnState) -> ColumnState:
         if self.kind is not None and other.kind is not None and self.kind != other.kind:
-            raise Retype([self.name])
+            raise RetypeError([self.name])
         self.kind = self.kind or other.kind
         self.rows += other.rows
         self.missing += other.missing
@@ -298,7 +298,7 @@ class DatasetState:
             for mine, theirs in zip(self.columns, other.columns):
                 try:
                     mine.merge(theirs)
-                except Retype as exc:
+                except RetypeError as exc:
                     retype |= exc.names
             if retype:
                 raise InputDataError(

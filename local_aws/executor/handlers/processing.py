@@ -38,7 +38,7 @@ BOOTSTRAP = Path(__file__).resolve().parent.parent / "container_bootstrap.py"
 def download_inputs(
     ctx: StepContext, inputs: list[Mapping[str, Any]], paths: ContainerPaths, host: tuple[int, int] = (0, 1)
 ) -> None:
-    """Inputs into the job tree; ``host`` = (index, count): ``ShardedByS3Key`` inputs get that host's share."""
+    """Inputs into the job tree; ``host`` = (index, count): ``ShardedByS3Key`` inputs get its share."""
     for item in inputs:
         s3_input = item.get("S3Input")
         name = item.get("InputName", "?")
@@ -191,7 +191,7 @@ def run(step: ResolvedStep, ctx: StepContext) -> StepOutcome:
         results = cluster.run_all(run_host, len(hosts))
         ok = all(result.ok for result in results)
         uploaded: dict[str, str] = {}
-        for index, tree in enumerate(trees):
+        for tree in trees:
             uploaded.update(upload_outputs(ctx, outputs, ContainerPaths(tree), succeeded=ok))
         cluster.warn_clashes(trees, [str(o["S3Output"]["LocalPath"]) for o in outputs], name)
         failed = [(hosts[i], r) for i, r in enumerate(results) if not r.ok]
