@@ -105,7 +105,6 @@ from dq_state import STATE_VERSION, DatasetState
 from step_io import report_error
 
 PARTIAL_FILE = "dq_partial.json"
-RESOURCE_CONFIG = "/opt/ml/config/resourceconfig.json"
 
 # --------------------------------------------------------------------------------------------- commands
 
@@ -130,13 +129,15 @@ def run_baseline(
     engine: str = "auto",
     partial_output: Optional[str] = None,
     block_bytes: int = BLOCK_BYTES,
+    resource_config: str = "",
 ) -> RunResult:
     """Baseline a dataset: statistics.json, constraints.json (and report.html) in ``output_dir``; with
     ``partial_output``, this shard's state in ``partial_output/<host>/`` instead (for ``merge``)."""
     state = read_state(input_path, header, engine, block_bytes=block_bytes)
     config = config if config is not None else monitoring_config()
     if partial_output:
-        return write_partial(partial_output, "baseline", state, {"monitoring_config": config})
+        extra = {"monitoring_config": config}
+        return write_partial(partial_output, "baseline", state, extra, resource_config)
     return finish_baseline(state, config, output_dir, report)
 
 
@@ -177,13 +178,14 @@ def run_check(
     engine: str = "auto",
     partial_output: Optional[str] = None,
     block_bytes: int = BLOCK_BYTES,
+    resource_config: str = "",
 ) -> RunResult:
     """Check a dataset against a baseline; writes the five outputs to ``output_dir`` (or, with
     ``partial_output``, this shard's state to ``partial_output/<host>/``)."""
     baseline = Baseline(statistics_path, constraints_path)
     state = read_state(input_path, header, engine, needs=baseline.prepared[2], block_bytes=block_bytes)
     if partial_output:
-        return write_partial(partial_output, "check", state, {})
+        return write_partial(partial_output, "check", state, {}, resource_config)
     return finish_check(state, baseline, output_dir, report)
 
 
@@ -226,20 +228,24 @@ def finish_check(state: DatasetState, baseline: Baseline, output_dir: str, repor
 # --------------------------------------------------------------------------------------------- shards
 
 
-def current_host() -> str:
+def current_host(resource_config: str) -> str:
     """This instance's name in a multi-instance job (``algo-1`` …; SageMaker's resourceconfig.json)."""
+    if not resource_config:
+        return "algo-1"
     try:
-        with open(RESOURCE_CONFIG, encoding="utf-8") as fh:
+        with open(resource_config, encoding="utf-8") as fh:
             host = json.load(fh).get("current_host")
     except (OSError, ValueError, AttributeError):
         return "algo-1"
     return str(host) if isinstance(host, str) and host and "/" not in host else "algo-1"
 
 
-def write_partial(directory: str, kind: str, state: DatasetState, extra: Dict[str, Any]) -> RunResult:
+def write_partial(
+    directory: str, kind: str, state: DatasetState, extra: Dict[str, Any], resource_config: str
+) -> RunResult:
     """This shard's state as ``directory/<host>/dq_partial.json`` (one folder per host: no name clashes
     when every host's output is uploaded under the same S3 prefix)."""
-    folder = os.path.join(directory, current_host())
+    folder = os.path.join(directory, current_host(resource_config))
     document = {"version": STATE_VERSION, "kind": kind, "state": state.to_dict(), **extra}
     with output_stage(folder) as outputs:
         outputs.write_json(os.path.join(folder, PARTIAL_FILE), document, compact=True)
@@ -378,6 +384,9 @@ def build_parser() -> argparse.ArgumentParser:
             default=None,
             help="write this shard's partial state to DIR/<host>/ (combine with merge) instead of --output",
         )
+        sub.add_argument(
+            "--resource-config", default="/opt/ml/config/resourceconfig.json", help=argparse.SUPPRESS
+        )
 
     baseline = commands.add_parser(
         "baseline", help="write statistics.json and constraints.json for a dataset"
@@ -459,6 +468,7 @@ def _run(args: argparse.Namespace) -> RunResult:
             report=args.report,
             engine=args.csv_engine,
             partial_output=args.partial_output,
+            resource_config=args.resource_config,
         )
     return run_check(
         args.input,
@@ -469,6 +479,7 @@ def _run(args: argparse.Namespace) -> RunResult:
         report=args.report,
         engine=args.csv_engine,
         partial_output=args.partial_output,
+        resource_config=args.resource_config,
     )
 
 

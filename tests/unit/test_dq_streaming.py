@@ -103,7 +103,7 @@ def test_a_part_with_other_columns_is_named(tmp_path: Path) -> None:
     assert error.value.file == str(paths[2]) and "2 columns where part-000.csv has 10" in str(error.value)
 
 
-def shard_runs(tmp_path: Path, data: pd.DataFrame, shards: int, monkeypatch: pytest.MonkeyPatch) -> Path:
+def shard_runs(tmp_path: Path, data: pd.DataFrame, shards: int) -> Path:
     parts = write_parts(data, tmp_path / "all", 6, gz=(2,))
     partial = tmp_path / f"partial{shards}"
     for shard in range(shards):
@@ -113,20 +113,24 @@ def shard_runs(tmp_path: Path, data: pd.DataFrame, shards: int, monkeypatch: pyt
             (folder / path.name).write_bytes(path.read_bytes())
         config = tmp_path / f"resourceconfig{shards}-{shard}.json"
         config.write_text(json.dumps({"current_host": f"algo-{shard + 1}"}))
-        monkeypatch.setattr(dq, "RESOURCE_CONFIG", str(config))
-        dq.run_baseline(str(folder), "", header=True, partial_output=str(partial), block_bytes=16 << 10)
+        dq.run_baseline(
+            str(folder),
+            "",
+            header=True,
+            partial_output=str(partial),
+            block_bytes=16 << 10,
+            resource_config=str(config),
+        )
     assert sorted(p.name for p in partial.iterdir()) == [f"algo-{i + 1}" for i in range(shards)]
     return partial
 
 
 @pytest.mark.parametrize("shards", [2, 3])
-def test_sharded_baseline_and_check_equal_one_instance(
-    tmp_path: Path, shards: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_sharded_baseline_and_check_equal_one_instance(tmp_path: Path, shards: int) -> None:
     data = abalone_frame(9000)  # (a column of numbers in one shard and text in another is an error)
     single = write_csv(data, tmp_path / "one.csv")
     dq.run_baseline(str(single), str(tmp_path / "one"), header=True, report=False)
-    partial = shard_runs(tmp_path, data, shards, monkeypatch)
+    partial = shard_runs(tmp_path, data, shards)
     assert dq.main(["merge", "--input", str(partial), "--output", str(tmp_path / "merged")]) == 0
     assert_same_statistics(
         load(tmp_path / "merged", "statistics.json"), load(tmp_path / "one", "statistics.json")
@@ -138,9 +142,17 @@ def test_sharded_baseline_and_check_equal_one_instance(
     write_parts(drifted, tmp_path / "cur", shards)
     baseline = str(tmp_path / "one")
     for shard in range(shards):
-        monkeypatch.setattr(dq, "RESOURCE_CONFIG", str(tmp_path / f"resourceconfig{shards}-{shard}.json"))
+        config = str(tmp_path / f"resourceconfig{shards}-{shard}.json")
         folder = tmp_path / "cur" / f"part-{shard:03d}.csv"
-        dq.run_check(str(folder), baseline, baseline, "", header=True, partial_output=str(tmp_path / "cp"))
+        dq.run_check(
+            str(folder),
+            baseline,
+            baseline,
+            "",
+            header=True,
+            partial_output=str(tmp_path / "cp"),
+            resource_config=config,
+        )
     args = ["--baseline-statistics", baseline, "--baseline-constraints", baseline]
     assert dq.main(["merge", "--input", str(tmp_path / "cp"), "--output", str(tmp_path / "mc"), *args]) == 0
     dq.run_check(str(tmp_path / "cur"), baseline, baseline, str(tmp_path / "sc"), header=True, report=False)
