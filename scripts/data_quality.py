@@ -412,7 +412,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="check a dataset against a baseline")
     common(check)
-    baseline_files(check)
+    check.add_argument(
+        "--baseline-statistics", default="/opt/ml/processing/baseline/statistics", help="file or directory"
+    )
+    check.add_argument(
+        "--baseline-constraints", default="/opt/ml/processing/baseline/constraints", help="file or directory"
+    )
     fail_on_violations(check)
 
     merge = commands.add_parser("merge", help="combine the shards' partial states into the outputs")
@@ -425,15 +430,6 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--baseline-constraints", default=None, help="(a check) the shards' baseline")
     fail_on_violations(merge)
     return parser
-
-
-def baseline_files(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument(
-        "--baseline-statistics", default="/opt/ml/processing/baseline/statistics", help="file or directory"
-    )
-    sub.add_argument(
-        "--baseline-constraints", default="/opt/ml/processing/baseline/constraints", help="file or directory"
-    )
 
 
 def fail_on_violations(sub: argparse.ArgumentParser) -> None:
