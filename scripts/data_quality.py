@@ -456,27 +456,21 @@ def _run(args: argparse.Namespace) -> RunResult:
             datatype_check_threshold=args.datatype_check_threshold,
             domain_content_threshold=args.domain_content_threshold,
         )
-        return run_baseline(
-            args.input,
-            args.output,
-            header=args.header,
-            config=config,
-            report=args.report,
-            engine=args.csv_engine,
-            partial_output=args.partial_output,
-            resource_config=args.resource_config,
-        )
+        return run_baseline(args.input, args.output, config=config, **_reading(args))
     return run_check(
-        args.input,
-        args.baseline_statistics,
-        args.baseline_constraints,
-        args.output,
-        header=args.header,
-        report=args.report,
-        engine=args.csv_engine,
-        partial_output=args.partial_output,
-        resource_config=args.resource_config,
+        args.input, args.baseline_statistics, args.baseline_constraints, args.output, **_reading(args)
     )
+
+
+def _reading(args: argparse.Namespace) -> Dict[str, Any]:
+    """The options baseline and check share."""
+    return {
+        "header": args.header,
+        "report": args.report,
+        "engine": args.csv_engine,
+        "partial_output": args.partial_output,
+        "resource_config": args.resource_config,
+    }
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -19,7 +19,6 @@ from dq_read import (
     Table,
     _arrow_column,
     _arrow_header_names,
-    _blank,
     _check_names,
     _find_short_row,
     _headerless_names,
@@ -30,6 +29,7 @@ from dq_read import (
     _ragged_error,
     _raw_header,
     _release_arrow_memory,
+    is_blank,
     open_binary,
     pa,
     pacsv,
@@ -113,13 +113,7 @@ def _stream(
     """Add every part to ``state``; returns how many parts were not blank."""
     reference, nonblank = "", 0
     for path in files:
-        try:
-            size = os.path.getsize(path)
-        except OSError as exc:
-            raise InputNotFoundError(
-                f"input cannot be read: {exc.strerror}", file=path, fix="check the path"
-            ) from exc
-        if size == 0 or _blank(path):
+        if is_blank(path):
             continue
         nonblank += 1
         chunks = _arrow_tables if use_arrow else _pandas_tables

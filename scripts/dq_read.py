@@ -102,13 +102,7 @@ def read_csv(path: str, header: bool, engine: str = "auto") -> Table:
     """Read a CSV (engine ``auto``: pyarrow when installed, else pandas)."""
     if engine not in ("auto", "arrow", "pandas"):
         raise ValueError(f"unknown CSV engine {engine!r}")
-    try:
-        size = os.path.getsize(path)
-    except OSError as exc:
-        raise InputNotFoundError(
-            f"input cannot be read: {exc.strerror}", file=path, fix="check the path"
-        ) from exc
-    if size == 0 or _blank(path):
+    if is_blank(path):
         raise InputDataError("the input file is empty", file=path, fix="pass a CSV with data rows")
     use_arrow = engine == "arrow" or (engine == "auto" and pacsv is not None)
     table = _read_with_arrow(path, header) if use_arrow else _read_with_pandas(path, header)
@@ -122,6 +116,17 @@ def read_csv(path: str, header: bool, engine: str = "auto") -> Table:
         )
     _check_names(table)
     return table
+
+
+def is_blank(path: str) -> bool:
+    """Whether the file is empty or holds only blank lines (InputNotFoundError when it cannot be read)."""
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        raise InputNotFoundError(
+            f"input cannot be read: {exc.strerror}", file=path, fix="check the path"
+        ) from exc
+    return size == 0 or _blank(path)
 
 
 def open_binary(path: str) -> Any:
