@@ -9,9 +9,15 @@ Command line (the contract the pipeline builders wire to)::
     python3 data_quality.py check --input DIR_OR_CSV --baseline-statistics FILE_OR_DIR \
         --baseline-constraints FILE_OR_DIR --output DIR [--header|--no-header] [--fail-on-violations]
 
-``--input`` is a CSV file or a directory holding exactly one CSV (how a processing input arrives); the
+``--input`` is a CSV file or a directory of CSV parts (``.csv``, ``.csv.gz``; every part with the same
+header rule and columns), read as one data set in chunks: memory does not grow with the rows. The
 baseline files are a file or a directory holding ``statistics.json`` / ``constraints.json``. Headerless
 CSVs name their columns ``_c0 … _cN`` as Model Monitor does.
+
+Sharding: with ``--partial-output DIR`` each instance writes its shard's mergeable state to
+``DIR/<host>/dq_partial.json`` (host from /opt/ml/config/resourceconfig.json) and ``data_quality.py merge
+--input DIR --output OUT [--baseline-statistics … --baseline-constraints …]`` writes the outputs one
+instance would have written on all the data (equal within the KLL sketch's error).
 
 Outputs (written to temporary names and renamed into ``--output`` only when everything succeeded):
 
@@ -67,6 +73,7 @@ payload), ``dq_report`` (the HTML report) and ``dq_errors``, on the ``step_io`` 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import math
 import os
@@ -81,8 +88,9 @@ from dq_baseline import (
     monitoring_config,
     resolve_baseline_file,
 )
-from dq_check import check_table
-from dq_errors import DataQualityError
+from dq_check import check_table, prepare_check
+from dq_chunks import BLOCK_BYTES, read_state
+from dq_errors import DataQualityError, InputDataError, InputNotFoundError
 from dq_outputs import (
     CONSTRAINTS_FILE,
     DRIFT_METRICS_FILE,
@@ -93,8 +101,10 @@ from dq_outputs import (
     output_stage,
     write_report,
 )
-from dq_read import read_csv, resolve_input_csv
+from dq_state import STATE_VERSION, DatasetState
 from step_io import report_error
+
+PARTIAL_FILE = "dq_partial.json"
 
 # --------------------------------------------------------------------------------------------- commands
 
@@ -117,20 +127,44 @@ def run_baseline(
     config: Optional[Dict[str, Any]] = None,
     report: bool = True,
     engine: str = "auto",
+    partial_output: Optional[str] = None,
+    block_bytes: int = BLOCK_BYTES,
+    resource_config: str = "",
 ) -> RunResult:
-    """Baseline a dataset: statistics.json, constraints.json (and report.html) in ``output_dir``."""
-    csv_path = resolve_input_csv(input_path)
-    table = read_csv(csv_path, header, engine)
-    statistics, constraints, profiles = build_baseline(table, config)
+    """Baseline a dataset: statistics.json, constraints.json (and report.html) in ``output_dir``; with
+    ``partial_output``, this shard's state in ``partial_output/<host>/`` instead (for ``merge``)."""
+    state = read_state(input_path, header, engine, block_bytes=block_bytes)
+    config = config if config is not None else monitoring_config()
+    if partial_output:
+        extra = {"monitoring_config": config}
+        return write_partial(partial_output, "baseline", state, extra, resource_config)
+    return finish_baseline(state, config, output_dir, report)
+
+
+def finish_baseline(state: DatasetState, config: Dict[str, Any], output_dir: str, report: bool) -> RunResult:
+    statistics, constraints, profiles = build_baseline(state, config)
     with output_stage(output_dir) as outputs:
         outputs.write_json(os.path.join(output_dir, STATISTICS_FILE), statistics, compact=True)
         outputs.write_json(os.path.join(output_dir, CONSTRAINTS_FILE), constraints)
         if report:
-            payload = baseline_payload(table, statistics, constraints, profiles)
+            payload = baseline_payload(state, statistics, constraints, profiles)
             write_report(outputs, output_dir, "baseline", payload)
         files = outputs.commit()
-    message = f"baseline of {table.n_rows} rows, {len(profiles)} features ({csv_path}) -> {output_dir}"
+    message = f"baseline of {state.n_rows} rows, {len(profiles)} features ({state.path}) -> {output_dir}"
     return RunResult("baseline", files, message)
+
+
+class Baseline:
+    """The baseline a check compares against: its two files, parsed."""
+
+    def __init__(self, statistics_path: str, constraints_path: str) -> None:
+        self.statistics_file = resolve_baseline_file(statistics_path, STATISTICS_FILE)
+        self.constraints_file = resolve_baseline_file(constraints_path, CONSTRAINTS_FILE)
+        self.statistics = load_json_file(self.statistics_file, "baseline statistics")
+        self.constraints = load_json_file(self.constraints_file, "baseline constraints")
+        self.prepared = prepare_check(
+            self.statistics, self.constraints, self.statistics_file, self.constraints_file
+        )
 
 
 def run_check(
@@ -142,15 +176,28 @@ def run_check(
     header: bool = False,
     report: bool = True,
     engine: str = "auto",
+    partial_output: Optional[str] = None,
+    block_bytes: int = BLOCK_BYTES,
+    resource_config: str = "",
 ) -> RunResult:
-    """Check a dataset against a baseline; writes the five outputs to ``output_dir``."""
-    stats_file = resolve_baseline_file(statistics_path, STATISTICS_FILE)
-    constraints_file = resolve_baseline_file(constraints_path, CONSTRAINTS_FILE)
-    statistics = load_json_file(stats_file, "baseline statistics")
-    constraints = load_json_file(constraints_file, "baseline constraints")
-    csv_path = resolve_input_csv(input_path)
-    table = read_csv(csv_path, header, engine)
-    outcome = check_table(table, statistics, constraints, stats_file, constraints_file)
+    """Check a dataset against a baseline; writes the five outputs to ``output_dir`` (or, with
+    ``partial_output``, this shard's state to ``partial_output/<host>/``)."""
+    baseline = Baseline(statistics_path, constraints_path)
+    state = read_state(input_path, header, engine, needs=baseline.prepared[2], block_bytes=block_bytes)
+    if partial_output:
+        return write_partial(partial_output, "check", state, {}, resource_config)
+    return finish_check(state, baseline, output_dir, report)
+
+
+def finish_check(state: DatasetState, baseline: Baseline, output_dir: str, report: bool) -> RunResult:
+    outcome = check_table(
+        state,
+        baseline.statistics,
+        baseline.constraints,
+        baseline.statistics_file,
+        baseline.constraints_file,
+        prepared=baseline.prepared,
+    )
     with output_stage(output_dir) as outputs:
         outputs.write_json(os.path.join(output_dir, VIOLATIONS_FILE), {"violations": outcome.violations})
         outputs.write_json(os.path.join(output_dir, STATISTICS_FILE), outcome.statistics, compact=True)
@@ -162,9 +209,9 @@ def run_check(
                 output_dir,
                 "check",
                 {
-                    "input": csv_path,
-                    "baseline_statistics": stats_file,
-                    "baseline_constraints": constraints_file,
+                    "input": state.path,
+                    "baseline_statistics": baseline.statistics_file,
+                    "baseline_constraints": baseline.constraints_file,
                     "summary": outcome.summary,
                     "violations": outcome.violations,
                     "features": outcome.features,
@@ -172,10 +219,114 @@ def run_check(
             )
         files = outputs.commit()
     by_type = ", ".join(f"{k}: {v}" for k, v in outcome.summary["violations_by_type"].items() if v)
-    message = f"check of {table.n_rows} rows: {len(outcome.violations)} violations" + (
+    message = f"check of {state.n_rows} rows: {len(outcome.violations)} violations" + (
         f" ({by_type})" if by_type else ""
     )
     return RunResult("check", files, message + f" -> {output_dir}", len(outcome.violations))
+
+
+# --------------------------------------------------------------------------------------------- shards
+
+
+def current_host(resource_config: str) -> str:
+    """This instance's name in a multi-instance job (``algo-1`` …; SageMaker's resourceconfig.json)."""
+    if not resource_config:
+        return "algo-1"
+    try:
+        with open(resource_config, encoding="utf-8") as fh:
+            host = json.load(fh).get("current_host")
+    except (OSError, ValueError, AttributeError):
+        return "algo-1"
+    return str(host) if isinstance(host, str) and host and "/" not in host else "algo-1"
+
+
+def write_partial(
+    directory: str, kind: str, state: DatasetState, extra: Dict[str, Any], resource_config: str
+) -> RunResult:
+    """This shard's state as ``directory/<host>/dq_partial.json`` (one folder per host: no name clashes
+    when every host's output is uploaded under the same S3 prefix)."""
+    folder = os.path.join(directory, current_host(resource_config))
+    document = {"version": STATE_VERSION, "kind": kind, "state": state.to_dict(), **extra}
+    with output_stage(folder) as outputs:
+        outputs.write_json(os.path.join(folder, PARTIAL_FILE), document, compact=True)
+        files = outputs.commit()
+    message = f"partial {kind} state of {state.n_rows} rows ({state.path}) -> {folder}"
+    return RunResult("partial", files, message)
+
+
+def partial_files(directory: str) -> List[str]:
+    found = []
+    for folder, directories, names in os.walk(directory):
+        directories.sort()
+        found += [os.path.join(folder, n) for n in sorted(names) if n == PARTIAL_FILE]
+    if not found:
+        raise InputNotFoundError(
+            f"no {PARTIAL_FILE} under the input directory",
+            file=directory,
+            fix="pass the folder the shards wrote with --partial-output (every host's sub-folder)",
+        )
+    return found
+
+
+def run_merge(
+    input_dir: str,
+    output_dir: str,
+    *,
+    statistics_path: Optional[str] = None,
+    constraints_path: Optional[str] = None,
+    report: bool = True,
+) -> RunResult:
+    """Merge the shards' partial states into the outputs one instance would have written."""
+    documents = []
+    for path in partial_files(input_dir):
+        document = load_json_file_any(path)
+        if document.get("version") != STATE_VERSION or document.get("kind") not in ("baseline", "check"):
+            raise InputDataError(
+                "not a partial state written by this version of data_quality.py",
+                file=path,
+                fix="merge the partial states of one sharded run (same script version)",
+            )
+        documents.append((path, document))
+    kinds = {document["kind"] for _, document in documents}
+    if len(kinds) > 1:
+        raise InputDataError(
+            "the partial states mix baseline and check runs",
+            file=input_dir,
+            fix="merge the partial states of one sharded run",
+        )
+    baseline = None
+    if "check" in kinds:
+        if not (statistics_path and constraints_path):
+            raise InputNotFoundError(
+                "merging a check needs its baseline",
+                file=input_dir,
+                fix="pass --baseline-statistics and --baseline-constraints (those the check shards used)",
+            )
+        baseline = Baseline(statistics_path, constraints_path)
+    needs = baseline.prepared[2] if baseline is not None else None
+    merged: Optional[DatasetState] = None
+    for path, document in documents:
+        state = DatasetState.from_dict(document["state"], *([needs] if needs else []))
+        merged = state if merged is None else merged.merge(state, path)
+    assert merged is not None  # noqa: S101 (partial_files found at least one)
+    if baseline is not None:
+        return finish_check(merged, baseline, output_dir, report)
+    return finish_baseline(
+        merged, documents[0][1].get("monitoring_config") or monitoring_config(), output_dir, report
+    )
+
+
+def load_json_file_any(path: str) -> Dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise InputDataError(
+            f"cannot read the partial state: {exc}", file=path, fix="re-run the shard"
+        ) from exc
+    if not isinstance(data, dict):
+        raise InputDataError("the partial state is not a JSON object", file=path, fix="re-run the shard")
+    return data
 
 
 # ----------------------------------------------------------------------------------------------- CLI
@@ -203,12 +354,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="data_quality.py",
         description="Data-quality baseline and check in SageMaker Model Monitor's formats.",
     )
-    commands = parser.add_subparsers(dest="command", metavar="{baseline,check}")
+    commands = parser.add_subparsers(dest="command", metavar="{baseline,check,merge}")
     commands.required = True
 
     def common(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
-            "--input", default="/opt/ml/processing/input", help="CSV file, or a directory holding one"
+            "--input",
+            default="/opt/ml/processing/input",
+            help="CSV file, or a directory of CSV parts (.csv, .csv.gz)",
         )
         sub.add_argument("--output", default="/opt/ml/processing/output", help="directory for the outputs")
         group = sub.add_mutually_exclusive_group()
@@ -225,6 +378,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--no-report", dest="report", action="store_false", help="skip report.html")
         sub.add_argument(
             "--csv-engine", choices=("auto", "arrow", "pandas"), default="auto", help=argparse.SUPPRESS
+        )
+        sub.add_argument(
+            "--partial-output",
+            default=None,
+            help="write this shard's partial state to DIR/<host>/ (combine with merge) instead of --output",
+        )
+        sub.add_argument(
+            "--resource-config", default="/opt/ml/config/resourceconfig.json", help=argparse.SUPPRESS
         )
 
     baseline = commands.add_parser(
@@ -257,43 +418,66 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--baseline-constraints", default="/opt/ml/processing/baseline/constraints", help="file or directory"
     )
-    check.add_argument(
+    fail_on_violations(check)
+
+    merge = commands.add_parser("merge", help="combine the shards' partial states into the outputs")
+    merge.add_argument(
+        "--input", default="/opt/ml/processing/input", help="folder of the shards' --partial-output"
+    )
+    merge.add_argument("--output", default="/opt/ml/processing/output", help="directory for the outputs")
+    merge.add_argument("--no-report", dest="report", action="store_false", help="skip report.html")
+    merge.add_argument("--baseline-statistics", default=None, help="(a check) the shards' baseline")
+    merge.add_argument("--baseline-constraints", default=None, help="(a check) the shards' baseline")
+    fail_on_violations(merge)
+    return parser
+
+
+def fail_on_violations(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
         "--fail-on-violations", action="store_true", help="exit 3 when there are violations (default: exit 0)"
     )
-    return parser
+
+
+def _run(args: argparse.Namespace) -> RunResult:
+    if args.command == "merge":
+        return run_merge(
+            args.input,
+            args.output,
+            statistics_path=args.baseline_statistics,
+            constraints_path=args.baseline_constraints,
+            report=args.report,
+        )
+    if args.command == "baseline":
+        config = monitoring_config(
+            comparison_threshold=args.comparison_threshold,
+            comparison_method=args.comparison_method,
+            categorical_comparison_threshold=args.categorical_comparison_threshold,
+            categorical_drift_method=args.categorical_drift_method,
+            datatype_check_threshold=args.datatype_check_threshold,
+            domain_content_threshold=args.domain_content_threshold,
+        )
+        return run_baseline(args.input, args.output, config=config, **_reading(args))
+    return run_check(
+        args.input, args.baseline_statistics, args.baseline_constraints, args.output, **_reading(args)
+    )
+
+
+def _reading(args: argparse.Namespace) -> Dict[str, Any]:
+    """The options baseline and check share."""
+    return {
+        "header": args.header,
+        "report": args.report,
+        "engine": args.csv_engine,
+        "partial_output": args.partial_output,
+        "resource_config": args.resource_config,
+    }
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr)
     try:
-        if args.command == "baseline":
-            config = monitoring_config(
-                comparison_threshold=args.comparison_threshold,
-                comparison_method=args.comparison_method,
-                categorical_comparison_threshold=args.categorical_comparison_threshold,
-                categorical_drift_method=args.categorical_drift_method,
-                datatype_check_threshold=args.datatype_check_threshold,
-                domain_content_threshold=args.domain_content_threshold,
-            )
-            result = run_baseline(
-                args.input,
-                args.output,
-                header=args.header,
-                config=config,
-                report=args.report,
-                engine=args.csv_engine,
-            )
-        else:
-            result = run_check(
-                args.input,
-                args.baseline_statistics,
-                args.baseline_constraints,
-                args.output,
-                header=args.header,
-                report=args.report,
-                engine=args.csv_engine,
-            )
+        result = _run(args)
     except DataQualityError as exc:
         return report_error(exc)
     print(result.message)

@@ -8,14 +8,15 @@ import json
 import logging
 import math
 import os
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 from dq_distance import Cdf
 from dq_errors import BaselineFileError, InputDataError
 from dq_kll import KllSketch
-from dq_profile import UNKNOWN, FeatureProfile, profile_column
+from dq_profile import UNKNOWN, FeatureProfile
 from dq_read import Table
+from dq_state import DatasetState, state_of_table
 
 LOG = logging.getLogger(__name__)
 
@@ -73,24 +74,23 @@ def monitoring_config(
     }
 
 
-def profile_baseline(table: Table) -> List[FeatureProfile]:
+def profile_baseline(state: DatasetState) -> List[FeatureProfile]:
     """Profiles of every column, refusing data no baseline should be built on."""
     profiles = []
-    for column in table.columns:
-        profile = profile_column(column, table.n_rows)
+    for profile in state.profiles():
         if profile.num_present == 0:
             raise InputDataError(
                 "the column has no values at all",
-                file=table.path,
-                column=column.name,
+                file=state.path,
+                column=profile.name,
                 fix="fill the column or drop it from the baseline data",
             )
         if profile.non_finite:
             raise InputDataError(
                 f"infinite value {profile.first_bad_value}",
-                file=table.path,
-                row=table.row_number(profile.first_bad_index or 0),
-                column=column.name,
+                file=profile.first_bad_file or state.path,
+                row=profile.first_bad_row,
+                column=profile.name,
                 fix="replace it with a finite number or leave it empty (missing)",
             )
         profiles.append(profile)
@@ -98,13 +98,14 @@ def profile_baseline(table: Table) -> List[FeatureProfile]:
 
 
 def build_baseline(
-    table: Table, config: Optional[Dict[str, Any]] = None
+    data: Union[Table, DatasetState], config: Optional[Dict[str, Any]] = None
 ) -> Tuple[Dict[str, Any], Dict[str, Any], List[FeatureProfile]]:
-    """statistics.json and constraints.json (as dicts) for a baseline dataset."""
-    profiles = profile_baseline(table)
+    """statistics.json and constraints.json (as dicts) of a data set (a table, or a stream's state)."""
+    state = state_of_table(data) if isinstance(data, Table) else data
+    profiles = profile_baseline(state)
     statistics = {
         "version": VERSION,
-        "dataset": {"item_count": table.n_rows},
+        "dataset": {"item_count": state.n_rows},
         "features": [p.statistics() for p in profiles],
     }
     constraints = {

@@ -8,22 +8,15 @@ from __future__ import annotations
 
 import decimal
 import math
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 from dq_baseline import VERSION, BaselineFeature, merge_config, parse_baseline, validate_config
-from dq_distance import categorical_distance, chi_squared_test, numeric_distance, robust_distance
+from dq_distance import categorical_distance, chi_squared_test, robust_distance, sketch_distance
 from dq_errors import InputDataError
-from dq_profile import (
-    INTEGRAL,
-    NUMERIC_TYPES,
-    STRING,
-    FeatureProfile,
-    NumericSummary,
-    profile_column,
-    summarize_numbers,
-)
-from dq_read import Column, Table, numbers_as_strings, string_numbers
+from dq_profile import INTEGRAL, NUMERIC_TYPES, STRING, FeatureProfile, NumericSummary
+from dq_read import Table
+from dq_state import DatasetState, Needs, state_of_table
 
 DATA_TYPE_CHECK = "data_type_check"
 COMPLETENESS_CHECK = "completeness_check"
@@ -73,17 +66,43 @@ def _pct(fraction: float) -> str:
     return java_double(fraction * 100) + "%"
 
 
-def check_table(
-    table: Table,
+def check_needs(features: List[BaselineFeature]) -> Needs:
+    """What reading the current data must collect for these baseline features."""
+    return Needs(
+        whole=[f.name for f in features if f.inferred_type == INTEGRAL],
+        as_text=[f.name for f in features if f.inferred_type == STRING],
+        parsed=[f.name for f in features if f.inferred_type in NUMERIC_TYPES],
+    )
+
+
+def prepare_check(
     statistics: Dict[str, Any],
     constraints: Dict[str, Any],
     statistics_path: str = "statistics.json",
     constraints_path: str = "constraints.json",
-) -> CheckOutcome:
-    """Evaluate the current data against a baseline: violations, current statistics and drift metrics."""
+) -> Tuple[List[BaselineFeature], Dict[str, Any], Needs]:
+    """The baseline's features and monitoring_config, and what the current data must be read for."""
     features, config = parse_baseline(statistics, constraints, statistics_path, constraints_path)
+    return features, config, check_needs(features)
+
+
+def check_table(
+    data: Union[Table, DatasetState],
+    statistics: Dict[str, Any],
+    constraints: Dict[str, Any],
+    statistics_path: str = "statistics.json",
+    constraints_path: str = "constraints.json",
+    *,
+    prepared: Optional[Tuple[List[BaselineFeature], Dict[str, Any], Needs]] = None,
+) -> CheckOutcome:
+    """Evaluate the current data (a table, or a stream's state read with the baseline's ``Needs``)
+    against a baseline: violations, current statistics and drift metrics."""
+    features, config, needs = prepared or prepare_check(
+        statistics, constraints, statistics_path, constraints_path
+    )
+    state = state_of_table(data, needs) if isinstance(data, Table) else data
     outcome = CheckOutcome()
-    current = {column.name: column for column in table.columns}
+    current = {profile.name: profile for profile in state.profiles()}
     baseline_names = [f.name for f in features]
     if baseline_names and not set(baseline_names) & set(current):
         raise InputDataError(
@@ -92,10 +111,10 @@ def check_table(
             + "; data: "
             + ", ".join(list(current)[:6])
             + ")",
-            file=table.path,
+            file=state.path,
             fix="read the data as the baseline was read: pass --header or --no-header consistently",
         )
-    profiles = {name: profile_column(column, table.n_rows) for name, column in current.items()}
+    profiles = current
     evaluate = str(config.get("evaluate_constraints", "Enabled")) == "Enabled"
     metrics = []
     for feature in features:
@@ -127,7 +146,6 @@ def check_table(
         detail, metric = _check_feature(
             feature,
             profile,
-            table,
             config,
             constraints_path=constraints_path,
             outcome=outcome if evaluate else None,
@@ -149,7 +167,7 @@ def check_table(
             outcome.features.append(_extra_detail(profiles[name]))
     outcome.statistics = {
         "version": VERSION,
-        "dataset": {"item_count": table.n_rows},
+        "dataset": {"item_count": state.n_rows},
         "features": [profiles[name].statistics() for name in current],
     }
     emit = str(config.get("emit_metrics", "Enabled")) == "Enabled"
@@ -161,7 +179,7 @@ def check_table(
     outcome.summary = {
         "violation_count": len(outcome.violations),
         "violations_by_type": by_type,
-        "item_count": table.n_rows,
+        "item_count": state.n_rows,
         "baseline_item_count": baseline_items if isinstance(baseline_items, (int, float)) else None,
         "features_checked": sum(1 for f in features if f.name in current),
         "drifted_features": sorted(
@@ -205,16 +223,13 @@ def _extra_detail(profile: FeatureProfile) -> Dict[str, Any]:
 def _check_feature(
     feature: BaselineFeature,
     profile: FeatureProfile,
-    table: Table,
     config: Dict[str, Any],
     *,
     constraints_path: str,
     outcome: Optional[CheckOutcome],
 ) -> Tuple[Dict[str, Any], Optional[Dict[str, Any]]]:
     """Checks of one feature present on both sides; appends violations to ``outcome`` when evaluating."""
-    check = _FeatureCheck(
-        feature, profile, table, _feature_config(config, feature, constraints_path), outcome
-    )
+    check = _FeatureCheck(feature, profile, _feature_config(config, feature, constraints_path), outcome)
     check.completeness()
     metric: Optional[Dict[str, Any]] = None
     if feature.inferred_type in NUMERIC_TYPES:
@@ -232,13 +247,11 @@ class _FeatureCheck:
         self,
         feature: BaselineFeature,
         profile: FeatureProfile,
-        table: Table,
         config: Dict[str, Any],
         outcome: Optional[CheckOutcome],
     ) -> None:
         self.feature = feature
         self.profile = profile
-        self.table = table
         self.config = config
         self.dist: Dict[str, Any] = config["distribution_constraints"]
         self.outcome = outcome
@@ -271,29 +284,17 @@ class _FeatureCheck:
 
     def numeric(self) -> Optional[Dict[str, Any]]:
         feature, profile = self.feature, self.profile
-        numbers = profile.numbers
-        if numbers is None and profile.num_present:  # text column now: parse what parses
-            strings = table_column(self.table, feature.name).strings
-            numbers = string_numbers(strings, profile.non_numeric_values)
-        if numbers is None:
-            present = np.zeros(0)
-        elif numbers is profile.numbers and profile.num_missing == 0 and profile.non_finite == 0:
-            present = numbers  # nothing missing, nothing infinite: no copy
-        else:
-            present = numbers[~np.isnan(numbers)]
-        self._data_type(present)
-        if feature.is_non_negative and present.size:
-            negatives = int(np.count_nonzero(present < 0))
-            if negatives:
-                self.flag(
-                    DATA_TYPE_CHECK,
-                    "Value range requirement is not met: the baseline has no negative values "
-                    f"(is_non_negative), the current data has {negatives} (min {float(present.min()):g}).",
-                )
-        if profile.numeric is not None and profile.numbers is numbers and present.size:
-            summary: Optional[NumericSummary] = profile.numeric
-        else:
-            summary = summarize_numbers(present, feature.inferred_type == INTEGRAL) if present.size else None
+        # The numbers: as read, or (a text column now) what parses of the text.
+        summary: Optional[NumericSummary] = profile.numeric if profile.read_as_numbers else profile.parsed
+        self._data_type(summary)
+        if summary is None or summary.num_present == 0:
+            summary = None
+        if feature.is_non_negative and summary is not None and summary.negatives:
+            self.flag(
+                DATA_TYPE_CHECK,
+                "Value range requirement is not met: the baseline has no negative values "
+                f"(is_non_negative), the current data has {summary.negatives} (min {summary.min:g}).",
+            )
         if summary is not None:
             self.detail["current_hist"] = (summary.representatives(), summary.counts)
         cdf = feature.cdf
@@ -304,33 +305,35 @@ class _FeatureCheck:
             self.detail["note"] = feature.cdf_note
         if cdf is None or summary is None:
             return None
-        raw = numeric_distance(cdf, present, summary.min, summary.max)
+        raw = sketch_distance(cdf, summary.sketch)
         method = str(self.dist["comparison_method"])
+        size = summary.num_present
         return self._drift(
             raw=raw,
-            value=robust_distance(raw, cdf.n, present.size) if method == "Robust" else raw,
+            value=robust_distance(raw, cdf.n, size) if method == "Robust" else raw,
             threshold=float(self.dist["comparison_threshold"]),
             method=method,
-            sizes=(cdf.n, present.size),
+            sizes=(cdf.n, size),
             source=cdf.source,
         )
 
     def string_type(self) -> None:
         """A String feature: numbers now count against it (Model Monitor types each value)."""
-        self._data_type(np.zeros(0))
+        self._data_type(None)
 
-    def _data_type(self, present: np.ndarray) -> None:
+    def _data_type(self, summary: Optional[NumericSummary]) -> None:
         feature, profile = self.feature, self.profile
         total = profile.num_present
         if not total:
             return
-        if profile.numbers is not None:  # read as numbers; infinities do not count
+        whole = summary.whole if summary is not None else 0  # integral-valued numbers
+        if profile.read_as_numbers:  # infinities do not count
             if feature.inferred_type == INTEGRAL and profile.inferred_type != INTEGRAL:
-                matching = int(np.count_nonzero(present == np.floor(present)))
+                matching = whole
             else:
                 matching = total - profile.non_finite
         elif feature.inferred_type == INTEGRAL:
-            matching = int(np.count_nonzero(present == np.floor(present)))
+            matching = whole
         else:
             matching = profile.n_integral + profile.n_fractional
         if feature.inferred_type == STRING:  # numbers are not Strings (Model Monitor's per-value types)
@@ -339,13 +342,12 @@ class _FeatureCheck:
         threshold = float(self.config["datatype_check_threshold"])
         if fraction >= threshold - 1e-12:
             return
-        if feature.inferred_type != STRING:
-            profile.locate_first_bad()
-            if profile.first_bad_value is not None and profile.first_bad_index is not None:
-                self.detail["first_non_matching"] = {
-                    "value": profile.first_bad_value,
-                    "row": self.table.row_number(profile.first_bad_index),
-                }
+        if feature.inferred_type != STRING and profile.first_bad_value is not None:
+            self.detail["first_non_matching"] = {
+                "value": profile.first_bad_value,
+                "row": profile.first_bad_row,
+                "file": profile.first_bad_file,
+            }
         self.flag(
             DATA_TYPE_CHECK,
             "Data type match requirement is not met. "
@@ -355,8 +357,8 @@ class _FeatureCheck:
 
     def categorical(self) -> Optional[Dict[str, Any]]:
         feature, profile = self.feature, self.profile
-        if profile.numbers is not None:  # the reader saw only numbers; compare them as text
-            labels, counts = numbers_as_strings(profile.numbers, profile.inferred_type == INTEGRAL)
+        if profile.read_as_numbers and profile.numeric is not None:  # only numbers: compare them as text
+            labels, counts = profile.numeric.as_text()
         else:
             labels, counts = profile.categories, profile.category_counts
         current = {label: float(count) for label, count in zip(labels, counts)}
@@ -442,10 +444,3 @@ class _FeatureCheck:
             "baseline_count": sizes[0],
             "current_count": sizes[1],
         }
-
-
-def table_column(table: Table, name: str) -> Column:
-    for column in table.columns:
-        if column.name == name:
-            return column
-    raise KeyError(name)

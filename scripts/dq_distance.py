@@ -9,6 +9,7 @@ import math
 from typing import Dict, Optional, Tuple
 
 import numpy as np
+from dq_kll import KllSketch
 from dq_profile import bin_counts
 
 ROBUST_C_ALPHA = 1.8  # Deequ's default c(alpha) for the Robust (KS-corrected) distance
@@ -83,11 +84,42 @@ def numeric_distance(
             counts[0] -= under
             counts[-1] -= over
             cur = under + np.cumsum(counts)
-        base = np.cumsum(baseline.counts) / baseline.n
-        return float(min(1.0, max(under / m, float(np.max(np.abs(cur / m - base))))))
+        return _grid_distance(baseline, under, cur, m)
     ordered = np.sort(current)
     le = np.searchsorted(ordered, baseline.points, side="right") / m
     lt = np.searchsorted(ordered, baseline.points, side="left") / m
+    return _points_distance(baseline, le, lt)
+
+
+def sketch_distance(baseline: Cdf, sketch: KllSketch) -> float:
+    """``numeric_distance`` against the current values' KLL sketch (exact while the sketch holds every
+    value; within its rank error beyond): what a streamed or sharded check compares."""
+    m = sketch.count()
+    if m <= 0 or baseline.n <= 0:
+        return 0.0
+    if baseline.source == "histogram":
+        lo, hi, bins = baseline.lo, baseline.hi, baseline.counts.size
+        under = float(sketch.ranks(np.array([lo]), inclusive=False)[0])
+        last = sketch.ranks(np.array([hi]), inclusive=True)
+        if bins == 1 or hi <= lo:
+            cur = last
+        else:
+            edges = lo + (hi - lo) * (np.arange(1, bins) / bins)
+            cur = np.concatenate((sketch.ranks(edges, inclusive=False), last))
+        return _grid_distance(baseline, under, cur, m)
+    le = sketch.ranks(baseline.points, inclusive=True) / m
+    lt = sketch.ranks(baseline.points, inclusive=False) / m
+    return _points_distance(baseline, le, lt)
+
+
+def _grid_distance(baseline: Cdf, under: float, cur: np.ndarray, m: float) -> float:
+    """Distance on the baseline's histogram grid: ``cur`` = current values below each bin's upper edge."""
+    base = np.cumsum(baseline.counts) / baseline.n
+    return float(min(1.0, max(under / m, float(np.max(np.abs(cur / m - base))))))
+
+
+def _points_distance(baseline: Cdf, le: np.ndarray, lt: np.ndarray) -> float:
+    """Distance at the baseline's points from the current CDF at them (``le``: <=, ``lt``: <)."""
     base = baseline.cumulative
     if baseline.source == "buckets":  # known only at bucket bounds: a lower bound of the true distance
         return float(

@@ -146,6 +146,13 @@ class KllSketch:
             total += float(hits) * 2**height
         return total
 
+    def ranks(self, values: np.ndarray, inclusive: bool = True) -> np.ndarray:
+        """Weight of the items <= each value (``inclusive``) or < each value, for a sorted or any array."""
+        items, weights = self.weighted()
+        padded = np.concatenate(([0.0], np.cumsum(weights)))
+        index = np.searchsorted(items, values, side="right" if inclusive else "left")
+        return padded[index]
+
     def cdf(self, values: np.ndarray) -> np.ndarray:
         """The sketch's CDF at ``values`` (fraction of the weight <= each value)."""
         items, weights = self.weighted()

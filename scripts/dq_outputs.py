@@ -9,11 +9,12 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Union
 
 from dq_errors import OutputError
 from dq_profile import FeatureProfile
 from dq_read import Table
+from dq_state import DatasetState
 from step_io import StagedOutputs, staged_outputs
 
 try:  # sibling module in scripts/ (on PYTHONPATH in the jobs); the check still runs without it
@@ -77,7 +78,10 @@ def write_report(outputs: StagedOutputs, output_dir: str, kind: str, payload: Di
 
 
 def baseline_payload(
-    table: Table, statistics: Dict[str, Any], constraints: Dict[str, Any], profiles: List[FeatureProfile]
+    table: Union[Table, DatasetState],
+    statistics: Dict[str, Any],
+    constraints: Dict[str, Any],
+    profiles: List[FeatureProfile],
 ) -> Dict[str, Any]:
     features = []
     for profile, constraint in zip(profiles, constraints["features"]):

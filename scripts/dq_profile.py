@@ -1,5 +1,8 @@
 """Column profiles: Model Monitor's type inference, numeric summaries (with the fine histogram behind
 the drift CDF) and category counts, in statistics.json's and constraints.json's per-feature layouts.
+
+Numbers are summarised by :class:`NumberStats`, a mergeable accumulator (chunks of a stream, shards of a
+job); dq_state builds the profiles from those accumulators.
 """
 
 # zip(strict=...) needs Python 3.10; these scripts run on the containers' Python 3.8.
@@ -12,14 +15,6 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 from dq_kll import KllSketch
-from dq_read import (
-    Column,
-    string_at,
-    string_first_index,
-    string_missing,
-    string_numbers,
-    string_value_counts,
-)
 
 INTEGRAL = "Integral"
 FRACTIONAL = "Fractional"
@@ -46,7 +41,12 @@ def token_kind(token: str) -> str:
 
 
 class NumericSummary:
-    """Statistics of the present values of a numeric column, with the fine histogram behind its CDF."""
+    """Statistics of the present values of a numeric column, with the fine histogram behind its CDF.
+
+    ``counts`` (the fine histogram on the grid ``lo``..``hi``, for the report) is read off the KLL sketch:
+    exact while the sketch holds every value, within its rank error beyond. ``whole`` (values equal to
+    their floor), ``negatives`` and ``value_counts`` (the numbers as text) are what a check may need.
+    """
 
     __slots__ = (
         "counts",
@@ -56,11 +56,14 @@ class NumericSummary:
         "max",
         "mean",
         "min",
+        "negatives",
         "num_missing",
         "num_present",
         "sketch",
         "std",
         "sum",
+        "value_counts",
+        "whole",
     )
 
     def __init__(self) -> None:
@@ -76,6 +79,9 @@ class NumericSummary:
         self.hi = 0.0
         self.counts = np.zeros(0, dtype=np.int64)
         self.sketch = KllSketch()
+        self.whole = 0
+        self.negatives = 0
+        self.value_counts: Optional[Dict[float, int]] = None
 
     def representatives(self) -> np.ndarray:
         """One value per fine bin: the integer itself on a unit grid, the bin midpoint otherwise."""
@@ -93,6 +99,173 @@ class NumericSummary:
             {"lower_bound": low, "upper_bound": high, "count": float(count)}
             for low, high, count in self.sketch.buckets(self.min, self.max, DISTRIBUTION_BUCKETS)
         ]
+
+    def as_text(self) -> Tuple[List[str], np.ndarray]:
+        """Value counts of the numbers written as text (a String baseline feature read as numbers now)."""
+        pairs = sorted((self.value_counts or {}).items())
+        labels = [str(int(v)) if self.integral or float(v).is_integer() else repr(float(v)) for v, _ in pairs]
+        counts = np.array([c for _, c in pairs], dtype=np.int64)
+        order = sorted(range(len(labels)), key=lambda i: (-int(counts[i]), labels[i]))
+        return [labels[i] for i in order], counts[order] if order else counts
+
+
+class NumberStats:
+    """Mergeable statistics of finite numbers: count, sum, moments, extremes and the KLL sketch.
+
+    The moments are kept scaled by the largest magnitude seen (Chan's parallel update of the values
+    divided by ``scale``), so no product can overflow whatever the magnitudes (1e-302 next to 1e300).
+    """
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.total = 0.0
+        self.mean = 0.0
+        self.scale = 0.0
+        self.m2 = 0.0  # sum of squared deviations / scale**2
+        self.min = math.inf
+        self.max = -math.inf
+        self.integral = True  # every chunk with values was integral
+        self.whole = 0
+        self.negatives = 0
+        self.value_counts: Optional[Dict[float, int]] = None
+        self.sketch = KllSketch()
+
+    def add(self, values: np.ndarray, integral: bool, *, whole: bool = False, as_text: bool = False) -> None:
+        """Add finite float64 values (a chunk of one column)."""
+        if values.size == 0:
+            return
+        low, high = float(values.min()), float(values.max())
+        scale = max(abs(low), abs(high))
+        with np.errstate(over="ignore"):
+            total = float(values.sum())
+        mean_scaled, m2 = 0.0, 0.0
+        if scale > 0:
+            scaled = np.divide(values, scale)
+            mean_scaled = float(scaled.mean())
+            np.subtract(scaled, mean_scaled, out=scaled)
+            m2 = float(np.dot(scaled, scaled))
+            del scaled
+        count = int(values.size)
+        chunk_mean = total / count if math.isfinite(total) else mean_scaled * scale
+        self._combine(count, total, chunk_mean, scale, m2=m2, extremes=(low, high))
+        self.integral = self.integral and integral
+        if whole:
+            self.whole += count if integral else int(np.count_nonzero(values == np.floor(values)))
+        if low < 0:
+            self.negatives += int(np.count_nonzero(values < 0))
+        if as_text:
+            distinct, counts = np.unique(values, return_counts=True)
+            self._add_value_counts(zip(distinct.tolist(), counts.tolist()))
+        self.sketch.update(values)
+
+    def _add_value_counts(self, pairs: Any) -> None:
+        merged = self.value_counts if self.value_counts is not None else {}
+        for value, count in pairs:
+            merged[value] = merged.get(value, 0) + int(count)
+        self.value_counts = merged
+
+    def _combine(
+        self, count: int, total: float, mean: float, scale: float, *, m2: float, extremes: Tuple[float, float]
+    ) -> None:
+        if count == 0:
+            return
+        if self.n == 0:
+            self.n, self.total, self.mean, self.scale, self.m2 = count, total, mean, scale, m2
+            self.min, self.max = extremes
+            return
+        new_scale = max(self.scale, scale)
+        n = self.n + count
+        if new_scale > 0:
+            mine = self.m2 * (self.scale / new_scale) ** 2
+            theirs = m2 * (scale / new_scale) ** 2
+            delta = mean / new_scale - self.mean / new_scale
+            self.m2 = mine + theirs + delta * delta * (self.n / n) * count
+        with np.errstate(over="ignore"):
+            self.total = float(np.float64(self.total) + np.float64(total))
+        if math.isfinite(self.total):
+            self.mean = self.total / n
+        else:
+            self.mean = self.mean * (self.n / n) + mean * (count / n)
+        self.scale, self.n = new_scale, n
+        self.min, self.max = min(self.min, extremes[0]), max(self.max, extremes[1])
+
+    def merge(self, other: NumberStats) -> NumberStats:
+        if other.n == 0:
+            return self
+        self._combine(
+            other.n, other.total, other.mean, other.scale, m2=other.m2, extremes=(other.min, other.max)
+        )
+        self.integral = self.integral and other.integral
+        self.whole += other.whole
+        self.negatives += other.negatives
+        if other.value_counts is not None:
+            self._add_value_counts(other.value_counts.items())
+        self.sketch.merge(other.sketch)
+        return self
+
+    def summary(self, integral: Optional[bool] = None) -> NumericSummary:
+        """The summary (``integral`` overrides the chunks' own flag); num_missing is left to the caller."""
+        summary = NumericSummary()
+        summary.integral = self.integral if integral is None else integral
+        summary.num_present = self.n
+        summary.whole, summary.negatives, summary.value_counts = self.whole, self.negatives, self.value_counts
+        if self.n == 0:
+            return summary
+        summary.sum, summary.mean = self.total, self.mean
+        summary.std = self.scale * math.sqrt(max(self.m2 / self.n, 0.0))
+        summary.min, summary.max = self.min, self.max
+        summary.sketch = self.sketch
+        summary.lo, summary.hi, bins = grid_for(self.min, self.max, summary.integral)
+        summary.counts = sketch_bin_counts(self.sketch, summary.lo, summary.hi, bins)
+        return summary
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "n": self.n,
+            "total": self.total,
+            "mean": self.mean,
+            "scale": self.scale,
+            "m2": self.m2,
+            "min": self.min if self.n else None,
+            "max": self.max if self.n else None,
+            "integral": self.integral,
+            "whole": self.whole,
+            "negatives": self.negatives,
+            "value_counts": None if self.value_counts is None else sorted(self.value_counts.items()),
+            "sketch": {
+                "levels": self.sketch.data(),
+                "compactions": list(self.sketch.compactions),
+                "offsets": list(self.sketch.offsets),
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> NumberStats:
+        stats = cls()
+        stats.n, stats.total, stats.mean = int(data["n"]), float(data["total"]), float(data["mean"])
+        stats.scale, stats.m2 = float(data["scale"]), float(data["m2"])
+        if stats.n:
+            stats.min, stats.max = float(data["min"]), float(data["max"])
+        stats.integral, stats.whole = bool(data["integral"]), int(data["whole"])
+        stats.negatives = int(data["negatives"])
+        pairs = data.get("value_counts")
+        stats.value_counts = None if pairs is None else {float(v): int(c) for v, c in pairs}
+        sketch = data["sketch"]
+        stats.sketch.levels = [np.asarray(level, dtype=np.float64) for level in sketch["levels"]]
+        stats.sketch.compactions = [int(v) for v in sketch["compactions"]]
+        stats.sketch.offsets = [int(v) for v in sketch["offsets"]]
+        return stats
+
+
+def sketch_bin_counts(sketch: KllSketch, lo: float, hi: float, bins: int) -> np.ndarray:
+    """Counts in ``bins`` equal bins over [lo, hi] read off a sketch (the last bin holds the maximum)."""
+    total = sketch.count()
+    if bins == 1 or hi <= lo:
+        return np.array([round(total)], dtype=np.int64)
+    edges = lo + (hi - lo) * (np.arange(1, bins) / bins)
+    below = sketch.ranks(edges, inclusive=False)
+    cumulative = np.concatenate(([0.0], below, [total]))
+    return np.rint(np.diff(cumulative)).astype(np.int64)
 
 
 def grid_for(minimum: float, maximum: float, integral: bool) -> Tuple[float, float, int]:
@@ -120,8 +293,10 @@ def bin_counts(
     if bins == 1 or hi <= lo:
         return np.array([values.size], dtype=np.int64)
     buffer = work if work is not None and work.shape == values.shape else np.empty_like(values)
-    np.subtract(values, lo, out=buffer)
-    np.multiply(buffer, bins / (hi - lo), out=buffer)
+    with np.errstate(over="ignore"):  # values far outside [lo, hi] may overflow: they are clipped
+        np.subtract(values, lo, out=buffer)
+        np.divide(buffer, hi - lo, out=buffer)  # [0, 1] inside: no overflow whatever the range
+        np.multiply(buffer, bins, out=buffer)
     if not inside:
         np.clip(buffer, 0, bins - 1, out=buffer)
     counts = np.bincount(buffer.astype(np.intp), minlength=bins + 1).astype(np.int64)
@@ -134,25 +309,15 @@ def summarize_numbers(values: np.ndarray, integral: bool) -> NumericSummary:
 
     Raises ValueError when a present value is infinite (callers turn it into a located error).
     """
-    summary = NumericSummary()
-    summary.integral = integral
     missing = np.isnan(values)
-    summary.num_missing = int(np.count_nonzero(missing))
-    present = values[~missing] if summary.num_missing else values
-    summary.num_present = int(present.size)
-    if present.size == 0:
-        return summary
-    summary.min = float(present.min())
-    summary.max = float(present.max())
-    if not (math.isfinite(summary.min) and math.isfinite(summary.max)):
+    num_missing = int(np.count_nonzero(missing))
+    present = values[~missing] if num_missing else values
+    if present.size and not (math.isfinite(float(present.min())) and math.isfinite(float(present.max()))):
         raise ValueError("infinite value")
-    summary.sum = float(present.sum())
-    summary.mean = summary.sum / present.size
-    work = np.subtract(present, summary.mean)
-    summary.std = math.sqrt(max(float(np.dot(work, work)) / present.size, 0.0))
-    summary.lo, summary.hi, bins = grid_for(summary.min, summary.max, integral)
-    summary.counts = bin_counts(present, summary.lo, summary.hi, bins, work, inside=True)
-    summary.sketch.update(present)
+    stats = NumberStats()
+    stats.add(present, integral)
+    summary = stats.summary(integral)
+    summary.num_missing = num_missing
     return summary
 
 
@@ -174,18 +339,12 @@ class FeatureProfile:
         self.n_string = 0
         self.non_numeric_values: List[str] = []
         self.non_finite = 0  # "inf"-like numbers (present, but not usable as numbers)
-        self.first_bad_index: Optional[int] = None  # first value that is not a finite number
+        # The first value that is not a finite number: its file, 1-based line and text.
+        self.first_bad_file: Optional[str] = None
+        self.first_bad_row: Optional[int] = None
         self.first_bad_value: Optional[str] = None
-        self.numbers: Optional[np.ndarray] = None  # numeric values (NaN = missing / not a number)
-        self.strings: Any = None  # the reader's strings, for String-typed columns
-
-    def locate_first_bad(self) -> None:
-        """Find the first non-number of a String-typed column (only when someone needs to point at it)."""
-        if self.first_bad_index is not None or self.strings is None or not self.non_numeric_values:
-            return
-        self.first_bad_index = string_first_index(self.strings, self.non_numeric_values[:1000])
-        if self.first_bad_index is not None:
-            self.first_bad_value = string_at(self.strings, self.first_bad_index)
+        self.read_as_numbers = False  # every present value was read as a number
+        self.parsed: Optional[NumericSummary] = None  # a String column's numbers (when a check needs them)
 
     @property
     def completeness(self) -> float:
@@ -241,61 +400,10 @@ class FeatureProfile:
         return feature
 
 
-def profile_column(column: Column, n_rows: int) -> FeatureProfile:
-    """Profile one column: Model Monitor's type inference (any non-number makes it String)."""
-    profile = FeatureProfile(column.name, n_rows)
-    if column.numbers is not None:
-        _profile_numbers(profile, column.numbers, column.integral)
-        return profile
-    strings = column.strings
-    profile.num_missing = string_missing(strings)
-    profile.num_present = n_rows - profile.num_missing
-    values, counts = string_value_counts(strings)
-    profile.categories, profile.category_counts = values, counts
-    if not values:
-        return profile
-    kinds = [token_kind(v) for v in values]
-    for kind, count in zip(kinds, counts):
-        if kind == INTEGRAL:
-            profile.n_integral += int(count)
-        elif kind == FRACTIONAL:
-            profile.n_fractional += int(count)
-        else:
-            profile.n_string += int(count)
-    profile.non_numeric_values = [v for v, k in zip(values, kinds) if k == STRING]
-    if profile.n_string == 0:  # numbers after all (read as text): profile them as numbers
-        numbers = string_numbers(strings, [])
-        integral = profile.n_fractional == 0
-        profile.categories, profile.category_counts = [], np.zeros(0, dtype=np.int64)
-        _profile_numbers(profile, numbers, integral)
-        return profile
-    profile.inferred_type = STRING
-    profile.strings = strings
-    return profile
+def profile_column(column: Any, n_rows: int) -> FeatureProfile:
+    """Profile one in-memory column (a dq_read.Column): Model Monitor's type inference."""
+    from dq_state import ColumnState  # (dq_state builds on this module)
 
-
-def _profile_numbers(profile: FeatureProfile, numbers: np.ndarray, integral: bool) -> None:
-    profile.numbers = numbers
-    try:
-        summary = summarize_numbers(numbers, integral)
-    except ValueError:  # infinities: present but not numbers; profile the finite ones
-        infinite = np.isinf(numbers)
-        profile.non_finite = int(np.count_nonzero(infinite))
-        first = int(np.flatnonzero(infinite)[0])
-        profile.first_bad_index, profile.first_bad_value = first, repr(float(numbers[first]))
-        numbers = np.where(infinite, np.nan, numbers)
-        profile.numbers = numbers
-        summary = summarize_numbers(numbers, integral)
-        summary.num_missing -= profile.non_finite
-    profile.numeric = summary
-    profile.num_missing = summary.num_missing
-    profile.num_present = summary.num_present + profile.non_finite
-    if summary.num_present == 0:
-        profile.inferred_type = UNKNOWN if profile.non_finite == 0 else STRING
-        return
-    profile.inferred_type = INTEGRAL if integral else FRACTIONAL
-    if integral:
-        profile.n_integral = summary.num_present
-    else:
-        profile.n_fractional = summary.num_present
-    profile.n_string = profile.non_finite
+    state = ColumnState(column.name)
+    state.add(column, n_rows, "", 1)
+    return state.profile()

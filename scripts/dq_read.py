@@ -8,6 +8,7 @@ the end answer the profile's and the check's questions about either kind.
 from __future__ import annotations
 
 import csv
+import gzip
 import os
 import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -82,15 +83,16 @@ class Column:
 class Table:
     """A CSV file as columns, plus what is needed to point at a row of it."""
 
-    def __init__(self, path: str, header: bool, columns: List[Column], n_rows: int) -> None:
+    def __init__(self, path: str, header: bool, columns: List[Column], n_rows: int, offset: int = 0) -> None:
         self.path = path
         self.header = header
         self.columns = columns
         self.n_rows = n_rows
+        self.offset = offset  # data rows of the file before this table (a chunk of a stream)
 
     def row_number(self, index: int) -> int:
         """1-based file line of data row ``index`` (0-based)."""
-        return index + 1 + (1 if self.header else 0)
+        return self.offset + index + 1 + (1 if self.header else 0)
 
     def column_names(self) -> List[str]:
         return [c.name for c in self.columns]
@@ -100,13 +102,7 @@ def read_csv(path: str, header: bool, engine: str = "auto") -> Table:
     """Read a CSV (engine ``auto``: pyarrow when installed, else pandas)."""
     if engine not in ("auto", "arrow", "pandas"):
         raise ValueError(f"unknown CSV engine {engine!r}")
-    try:
-        size = os.path.getsize(path)
-    except OSError as exc:
-        raise InputNotFoundError(
-            f"input cannot be read: {exc.strerror}", file=path, fix="check the path"
-        ) from exc
-    if size == 0 or _blank(path):
+    if is_blank(path):
         raise InputDataError("the input file is empty", file=path, fix="pass a CSV with data rows")
     use_arrow = engine == "arrow" or (engine == "auto" and pacsv is not None)
     table = _read_with_arrow(path, header) if use_arrow else _read_with_pandas(path, header)
@@ -122,9 +118,25 @@ def read_csv(path: str, header: bool, engine: str = "auto") -> Table:
     return table
 
 
+def is_blank(path: str) -> bool:
+    """Whether the file is empty or holds only blank lines (InputNotFoundError when it cannot be read)."""
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        raise InputNotFoundError(
+            f"input cannot be read: {exc.strerror}", file=path, fix="check the path"
+        ) from exc
+    return size == 0 or _blank(path)
+
+
+def open_binary(path: str) -> Any:
+    """The file's bytes (decompressed when it is ``.gz``)."""
+    return gzip.open(path, "rb") if path.lower().endswith(".gz") else open(path, "rb")
+
+
 def _blank(path: str, block_size: int = 1 << 20) -> bool:
     """Whether the file holds nothing but whitespace (blank lines)."""
-    with open(path, "rb") as fh:
+    with open_binary(path) as fh:
         while True:
             block = fh.read(block_size)
             if not block:
@@ -241,8 +253,14 @@ def _release_arrow_memory() -> None:
         release()
 
 
+def _open_text(path: str) -> Any:
+    if path.lower().endswith(".gz"):
+        return gzip.open(path, "rt", newline="", encoding="utf-8", errors="replace")
+    return open(path, newline="", encoding="utf-8", errors="replace")
+
+
 def _arrow_header_names(path: str, header: bool) -> List[str]:
-    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+    with _open_text(path) as fh:
         first = next(csv.reader(fh), [])
     return list(first) if header else [f"f{i}" for i in range(len(first))]
 
@@ -290,7 +308,7 @@ def _locate_line(path: str, text: Optional[str]) -> Optional[int]:
     if text is None:
         return None
     target = text.encode("utf-8", errors="replace")
-    with open(path, "rb") as fh:
+    with open_binary(path) as fh:
         for number, line in enumerate(fh, start=1):
             if line.rstrip(b"\r\n") == target:
                 return number
@@ -306,8 +324,9 @@ def _ragged_error(path: str, actual: int, expected: int, row: Optional[int]) -> 
     )
 
 
-def _read_with_pandas(path: str, header: bool) -> Table:
-    import pandas as pd  # only the fallback engine needs it
+def _pandas_options(header: bool) -> Tuple[Dict[str, Any], bool]:
+    """pandas.read_csv's keyword arguments for both readers, and whether pandas is older than 2."""
+    import pandas as pd
 
     kwargs: Dict[str, Any] = {
         "header": 0 if header else None,
@@ -319,23 +338,33 @@ def _read_with_pandas(path: str, header: bool) -> Table:
     major = int(pd.__version__.split(".")[0])
     if major >= 2:
         kwargs["dtype_backend"] = "numpy_nullable"  # keeps integer columns with gaps Integral
+    kwargs["on_bad_lines"] = "error"
+    return kwargs, major < 2
+
+
+def _pandas_failure(exc: Exception, path: str) -> InputDataError:
+    import pandas as pd
+
+    if isinstance(exc, pd.errors.EmptyDataError):
+        return InputDataError("the input file is empty", file=path, fix="pass a CSV with data rows")
+    match = _PANDAS_TOO_MANY.search(str(exc))
+    if match:
+        return _ragged_error(path, int(match.group(3)), int(match.group(1)), int(match.group(2)))
+    return InputDataError(
+        f"the CSV cannot be parsed: {str(exc).splitlines()[0]}",
+        file=path,
+        fix="make it a comma-separated file with one header row (or none, with --no-header)",
+    )
+
+
+def _read_with_pandas(path: str, header: bool) -> Table:
+    import pandas as pd  # only the fallback engine needs it
+
+    kwargs, legacy = _pandas_options(header)
     try:
-        try:
-            frame = pd.read_csv(path, on_bad_lines="error", **kwargs)
-        except TypeError:  # pandas < 1.3 spells it error_bad_lines
-            legacy_reader: Any = pd.read_csv
-            frame = legacy_reader(path, error_bad_lines=True, **kwargs)
-    except pd.errors.EmptyDataError as exc:
-        raise InputDataError("the input file is empty", file=path, fix="pass a CSV with data rows") from exc
-    except pd.errors.ParserError as exc:
-        match = _PANDAS_TOO_MANY.search(str(exc))
-        if match:
-            raise _ragged_error(path, int(match.group(3)), int(match.group(1)), int(match.group(2))) from exc
-        raise InputDataError(
-            f"the CSV cannot be parsed: {str(exc).splitlines()[0]}",
-            file=path,
-            fix="make it a comma-separated file with one header row (or none, with --no-header)",
-        ) from exc
+        frame = pd.read_csv(path, **kwargs)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise _pandas_failure(exc, path) from exc
     booleans = [name for name in frame.columns if pd.api.types.is_bool_dtype(frame[name].dtype)]
     if booleans:  # pandas rewrites True/TRUE as booleans: read those columns again as text
         frame = pd.read_csv(path, dtype={name: "string" for name in booleans}, **kwargs)
@@ -350,13 +379,13 @@ def _read_with_pandas(path: str, header: bool) -> Table:
         raise _ragged_error(path, short[1], frame.shape[1], short[0])
     columns = []
     for position, name in enumerate(names):
-        columns.append(_pandas_column(name, frame.iloc[:, position], legacy=major < 2))
+        columns.append(_pandas_column(name, frame.iloc[:, position], legacy=legacy))
     return Table(path, header, columns, int(frame.shape[0]))
 
 
 def _raw_header(path: str) -> List[str]:
     """The header as written (pandas renames duplicates to ``a.1``, which would hide them)."""
-    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+    with _open_text(path) as fh:
         return next(csv.reader(fh), [])
 
 
@@ -390,7 +419,7 @@ def _find_short_row(path: str, expected: int, block_size: int = 32 << 20) -> Opt
     quotes_before = 0  # quotes in the blocks already processed (their parity carries over)
     lines_before = 0
     carry = b""
-    with open(path, "rb") as fh:
+    with open_binary(path) as fh:
         while True:
             chunk = fh.read(block_size)
             data = carry + chunk
@@ -489,6 +518,23 @@ def string_first_index(strings: Any, members: Sequence[str]) -> Optional[int]:
         return None if index is None or index < 0 else int(index)
     hits = np.flatnonzero(strings.isin(list(members)).to_numpy())
     return int(hits[0]) if hits.size else None
+
+
+_NUMBER_RE2 = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"  # dq_profile's number tokens
+
+
+def string_first_non_number(strings: Any, non_numeric: Sequence[str]) -> Optional[int]:
+    """Index of the first present value that is not a number (``non_numeric``: those values)."""
+    if _is_arrow(strings):  # a regex over the strings (building a value set would import pandas)
+        other = pc.invert(pc.match_substring_regex(strings, _NUMBER_RE2))  # null where missing
+        position = 0
+        for chunk in other.chunks if isinstance(other, pa.ChunkedArray) else [other]:
+            hits = pc.indices_nonzero(chunk)  # (pc.index would import pandas)
+            if len(hits):
+                return position + int(hits[0].as_py())
+            position += len(chunk)
+        return None
+    return string_first_index(strings, non_numeric)
 
 
 def string_numbers(strings: Any, non_numeric: Sequence[str]) -> np.ndarray:

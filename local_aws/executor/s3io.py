@@ -77,10 +77,17 @@ def exists(s3: Any, bucket: str, key: str) -> bool:
     return True
 
 
-def download_input(s3: Any, uri: str, destination: Path, data_type: str = "S3Prefix") -> list[Path]:
-    """Download a job input into ``destination``; returns the local files."""
+def download_input(
+    s3: Any, uri: str, destination: Path, data_type: str = "S3Prefix", shard: tuple[int, int] = (0, 1)
+) -> list[Path]:
+    """Download a job input into ``destination``; returns the local files.
+
+    ``shard`` = (host index, host count): only the objects of that host, as ``ShardedByS3Key`` splits
+    them (the objects in key order, dealt out to the hosts in turn).
+    """
     files = []
-    for obj in list_input(s3, uri, data_type):
+    index, count = shard
+    for obj in list_input(s3, uri, data_type)[index::count]:
         target = destination / obj.relative
         target.parent.mkdir(parents=True, exist_ok=True)
         s3.download_file(obj.bucket, obj.key, str(target))

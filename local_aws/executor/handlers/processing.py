@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from local_aws.executor import process, s3io
+from local_aws.executor import cluster, process, s3io
 from local_aws.executor.handlers.base import (
     ResolvedStep,
     StepContext,
@@ -35,7 +35,10 @@ _PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
 BOOTSTRAP = Path(__file__).resolve().parent.parent / "container_bootstrap.py"
 
 
-def download_inputs(ctx: StepContext, inputs: list[Mapping[str, Any]], paths: ContainerPaths) -> None:
+def download_inputs(
+    ctx: StepContext, inputs: list[Mapping[str, Any]], paths: ContainerPaths, host: tuple[int, int] = (0, 1)
+) -> None:
+    """Inputs into the job tree; ``host`` = (index, count): ``ShardedByS3Key`` inputs get its share."""
     for item in inputs:
         s3_input = item.get("S3Input")
         name = item.get("InputName", "?")
@@ -46,9 +49,14 @@ def download_inputs(ctx: StepContext, inputs: list[Mapping[str, Any]], paths: Co
             )
         local = paths.local(str(s3_input["LocalPath"]))
         local.mkdir(parents=True, exist_ok=True)
+        sharded = s3_input.get("S3DataDistributionType") == "ShardedByS3Key"
         try:
             s3io.download_input(
-                ctx.clients.s3, str(s3_input["S3Uri"]), local, str(s3_input.get("S3DataType", "S3Prefix"))
+                ctx.clients.s3,
+                str(s3_input["S3Uri"]),
+                local,
+                str(s3_input.get("S3DataType", "S3Prefix")),
+                shard=host if sharded else (0, 1),
             )
         except s3io.S3InputError as exc:
             raise StepFailedError(f"ClientError: {exc}") from None
@@ -143,6 +151,9 @@ def describe(
 
 
 def run(step: ResolvedStep, ctx: StepContext) -> StepOutcome:
+    """The job on ``ClusterConfig.InstanceCount`` hosts: one local process each (``algo-1`` …), each
+    with its own /opt/ml tree, its share of ``ShardedByS3Key`` inputs and ``resourceconfig.json``; every
+    host's outputs are uploaded under the same S3 prefixes (a later host's file wins a name clash)."""
     args = step.arguments
     name = ctx.job_name()
     job_arn = ctx.arn("processing-job", name)
@@ -150,22 +161,44 @@ def run(step: ResolvedStep, ctx: StepContext) -> StepOutcome:
     ctx.started({"ProcessingJob": {"Arn": job_arn}})
     started = now()
     root = ctx.job_root(name)
-    paths = ContainerPaths(root)
+    hosts = cluster.hosts(args)
     outputs = output_specs(args)
     app = args.get("AppSpecification") or {}
     try:
-        command = command_for(app, paths, step.name)
-        download_inputs(ctx, list(args.get("ProcessingInputs") or []), paths)
-        prepare_outputs(outputs, paths)
-        env = base_environment()
-        env.update(paths.map_environment(args.get("Environment") or {}))
+        trees = [cluster.host_root(root, hosts, index) for index in range(len(hosts))]
+        commands = [command_for(app, ContainerPaths(tree), step.name) for tree in trees]
+        for index, tree in enumerate(trees):
+            paths = ContainerPaths(tree)
+            download_inputs(ctx, list(args.get("ProcessingInputs") or []), paths, (index, len(hosts)))
+            prepare_outputs(outputs, paths)
+            cluster.write_resource_config(paths.local(cluster.RESOURCE_CONFIG), hosts, index)
         limit = runtime_limit(args)
-        result = process.run(
-            command, env=env, cwd=root, log_dir=ctx.log_dir, name=name, cancel=ctx.cancel, timeout=limit
-        )
-        uploaded = upload_outputs(ctx, outputs, paths, succeeded=result.ok)
-        if not result.ok:
-            reason = process.failure_reason(result, f"processing job {name}", limit)
+
+        def run_host(index: int) -> process.ProcessResult:
+            env = base_environment()
+            env.update(ContainerPaths(trees[index]).map_environment(args.get("Environment") or {}))
+            log_name = name if len(hosts) == 1 else f"{name}-{hosts[index]}"
+            return process.run(
+                commands[index],
+                env=env,
+                cwd=trees[index],
+                log_dir=ctx.log_dir,
+                name=log_name,
+                cancel=ctx.cancel,
+                timeout=limit,
+            )
+
+        results = cluster.run_all(run_host, len(hosts))
+        ok = all(result.ok for result in results)
+        uploaded: dict[str, str] = {}
+        for tree in trees:
+            uploaded.update(upload_outputs(ctx, outputs, ContainerPaths(tree), succeeded=ok))
+        cluster.warn_clashes(trees, [str(o["S3Output"]["LocalPath"]) for o in outputs], name)
+        failed = [(hosts[i], r) for i, r in enumerate(results) if not r.ok]
+        if failed:
+            host, result = failed[0]
+            what = f"processing job {name}" + (f" (host {host})" if len(hosts) > 1 else "")
+            reason = process.failure_reason(result, what, limit)
             raise StepFailedError(
                 reason,
                 describe(name, job_arn, args, status="Failed", started=started, ended=now(), reason=reason),
