@@ -10,6 +10,8 @@ Keys (``dataset.yaml``)::
     problem_type: binary              # regression | binary | multiclass
     target: {name: churn}
     classes: [0, 1]                   # binary and multiclass: the label values as written in the files
+                                      # (quote yes/no/on/off: unquoted, YAML reads booleans; NA, null,
+                                      # None, NaN... read as missing in the files and are refused)
     positive_class: 1                 # binary, optional: the class the metrics call positive (default: the
                                       # second of classes)
     probability_threshold: 0.5        # binary, optional: the predicted label is positive at or above it

@@ -29,7 +29,8 @@ scikit-learn versions)::
 Every subcommand takes ``--dataset`` (default: the ``dataset.json`` beside this script).
 
 Categoricals are one-hot encoded in sorted category order (an unseen or missing category gives all
-zeros); numerics are standardised with the train split's mean and population standard deviation (a zero
+zeros; the model inputs are named ``<feature>_<category>`` and ``<feature>``, with ``[``, ``]`` and ``<``
+replaced and a ``~2`` suffix on a name already taken, as XGBoost needs); numerics are standardised with the train split's mean and population standard deviation (a zero
 scale becomes 1; missing values stay NaN, which XGBoost treats as missing).
 """
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import string
-import tarfile
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -27,12 +26,11 @@ import numpy as np
 import preprocess
 import pytest
 import serve
-import train
 import xgboost as xgb
 from sklearn import metrics as skm
 from step_io import MISSING_TOKENS
 
-from tests.datasets import write_dataset_json
+from tests.datasets import fit_and_train, write_dataset_json
 
 SEEDS = {  # a few per problem type
     "regression": (11, 23, 37),
@@ -209,31 +207,8 @@ def run_chain(problem_type: str, seed: int, root: Path) -> Chain:
     features = _write(root / "features" / datafiles.INFERENCE_FILE, [",".join(r) for r in rows[N_TRAIN:]])
     _write(root / "ground_truth" / datafiles.GROUND_TRUTH_FILE, target[N_TRAIN:])
 
-    dirs = {
-        name: root / name for name in ("train", "validation", "test", "preprocessor", "baseline", "model")
-    }
-    preprocess.fit(
-        str(training),
-        train_dir=str(dirs["train"]),
-        validation_dir=str(dirs["validation"]),
-        test_dir=str(dirs["test"]),
-        transformer_dir=str(dirs["preprocessor"]),
-        baseline_dir=str(dirs["baseline"]),
-        schema=schema,
-        seed=seed,
-    )
-    train.run(
-        str(dirs["train"]),
-        str(dirs["validation"]),
-        str(dirs["preprocessor"]),
-        str(dirs["model"]),
-        {**HYPERPARAMETERS, "seed": seed},
-    )
-    archive = root / "archive"
-    archive.mkdir()
-    with tarfile.open(archive / "model.tar.gz", "w:gz") as tar:
-        for path in sorted(dirs["model"].iterdir()):
-            tar.add(path, arcname=path.name)
+    dirs = fit_and_train(training, root, schema, {**HYPERPARAMETERS, "seed": seed}, seed=seed)
+    archive = dirs["archive"]
     evaluation = evaluate.evaluate(str(archive), str(dirs["test"]), str(root / "evaluation"))
 
     # The test split's predictions, made the way evaluate makes them (same reader, same booster).
