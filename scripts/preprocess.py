@@ -30,7 +30,8 @@ Every subcommand takes ``--dataset`` (default: the ``dataset.json`` beside this 
 
 Categoricals are one-hot encoded in sorted category order (an unseen or missing category gives all
 zeros; the model inputs are named ``<feature>_<category>`` and ``<feature>``, with ``[``, ``]`` and ``<``
-replaced and a ``~2`` suffix on a name already taken, as XGBoost needs); numerics are standardised with the train split's mean and population standard deviation (a zero
+replaced and a ``~2`` suffix on a name already taken, as XGBoost needs); numerics are standardised with
+the train split's mean and population standard deviation (a zero
 scale becomes 1; missing values stay NaN, which XGBoost treats as missing).
 """
 
