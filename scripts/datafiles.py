@@ -404,8 +404,9 @@ def _target_categorical(schema: Dataset) -> Tuple[str, ...]:
     return (schema.target,) if schema.is_classification else ()
 
 
-def _check_labels(labels: pd.Series, schema: Dataset, file: str, column: str) -> pd.Series:
-    """Classification labels normalised (``label_key``) and checked against the schema's classes."""
+def _check_labels(labels: pd.Series, schema: Dataset, file: str, column: str, data: bytes) -> pd.Series:
+    """Classification labels normalised (``label_key``) and checked against the schema's classes
+    (``data``: the file's bytes, to name the line of a bad label: blank lines are skipped, not rows)."""
     keys = labels.map(lambda value: value if pd.isna(value) else label_key(value))
     unknown = ~keys.isin(schema.classes) & keys.notna()
     if unknown.any():
@@ -415,7 +416,7 @@ def _check_labels(labels: pd.Series, schema: Dataset, file: str, column: str) ->
             % (_shorten(str(labels.iloc[index])), list(schema.classes)),
             fix="correct the label, or add it to classes in dataset.yaml",
             file=file,
-            row=index + 1,
+            row=int(_line_layout(data)[0][index]),
             column=column,
         )
     return keys
@@ -432,10 +433,11 @@ def read_training_csv(path: PathLike, schema: Dataset) -> pd.DataFrame:
     file = os.fspath(path)
     columns = (*schema.feature_names, schema.target)
     categorical = (*schema.categorical, *_target_categorical(schema))
-    frame = _parse_table(_load_bytes(file), columns, categorical, (schema.target,), file)
+    data = _load_bytes(file)
+    frame = _parse_table(data, columns, categorical, (schema.target,), file)
     if schema.is_classification:
         label = column_label(len(columns) - 1, schema.target)
-        frame[schema.target] = _check_labels(frame[schema.target], schema, file, label)
+        frame[schema.target] = _check_labels(frame[schema.target], schema, file, label, data)
     return frame
 
 
@@ -449,9 +451,10 @@ def read_target_csv(path: PathLike, schema: Dataset) -> pd.Series:
     """Headerless ground truth: one target value per line (a class label, for classification)."""
     file = os.fspath(path)
     name = schema.target
-    frame = _parse_table(_load_bytes(file), (name,), _target_categorical(schema), (name,), file)
+    data = _load_bytes(file)
+    frame = _parse_table(data, (name,), _target_categorical(schema), (name,), file)
     if schema.is_classification:
-        return _check_labels(frame[name], schema, file, column_label(0, name))
+        return _check_labels(frame[name], schema, file, column_label(0, name), data)
     return frame[name]
 
 
@@ -460,9 +463,11 @@ def read_predictions_csv(path: PathLike, schema: Dataset) -> pd.DataFrame:
     file = os.fspath(path)
     columns = schema.prediction_columns()
     categorical = columns[:1] if schema.is_classification else ()
-    frame = _parse_table(_load_bytes(file), columns, categorical, columns, file)
+    data = _load_bytes(file)
+    frame = _parse_table(data, columns, categorical, columns, file)
     if schema.is_classification:
-        frame[columns[0]] = _check_labels(frame[columns[0]], schema, file, column_label(0, columns[0]))
+        label = column_label(0, columns[0])
+        frame[columns[0]] = _check_labels(frame[columns[0]], schema, file, label, data)
     return frame
 
 

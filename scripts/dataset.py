@@ -10,6 +10,8 @@ Keys (``dataset.yaml``)::
     problem_type: binary              # regression | binary | multiclass
     target: {name: churn}
     classes: [0, 1]                   # binary and multiclass: the label values as written in the files
+                                      # (quote yes/no/on/off: unquoted, YAML reads booleans; NA, null,
+                                      # None, NaN... read as missing in the files and are refused)
     positive_class: 1                 # binary, optional: the class the metrics call positive (default: the
                                       # second of classes)
     probability_threshold: 0.5        # binary, optional: the predicted label is positive at or above it
@@ -32,7 +34,7 @@ import re
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 import metrics
-from step_io import StepError
+from step_io import MISSING_TOKENS, StepError
 
 DATASET_FILE = "dataset.json"
 FEATURE_TYPES = ("numeric", "categorical")
@@ -177,6 +179,21 @@ def _features(raw: Any) -> Tuple[Feature, ...]:
     return tuple(out)
 
 
+def _label(value: Any, key: str) -> str:
+    """A class label as the files spell it (``label_key``); YAML's booleans, nulls and lists are none."""
+    _require(
+        isinstance(value, (str, int, float)) and not isinstance(value, bool),
+        key,
+        "%r is not a label%s"
+        % (
+            value,
+            ": YAML reads yes, no, on, off, true and false as booleans" if isinstance(value, bool) else "",
+        ),
+        "quote the labels as the files spell them, e.g. classes: ['no', 'yes']",
+    )
+    return label_key(value)
+
+
 def _classes(raw: Mapping[str, Any], problem_type: str) -> Tuple[Tuple[str, ...], str, float]:
     if problem_type == metrics.REGRESSION:
         for key in ("classes", "positive_class", "probability_threshold"):
@@ -194,8 +211,15 @@ def _classes(raw: Mapping[str, Any], problem_type: str) -> Tuple[Tuple[str, ...]
         "is required for %s: the label values as written in the files" % problem_type,
         "list them, e.g. classes: [0, 1]",
     )
-    keys = tuple(label_key(c) for c in classes)
+    keys = tuple(_label(c, "classes") for c in classes)
     _require(all(keys), "classes", "holds an empty label", "list the labels as written in the files")
+    for key in keys:
+        _require(
+            key not in MISSING_TOKENS,
+            "classes",
+            "%r is not a label: the data files read it as a missing value" % key,
+            "use another label, here and in the files (%s mean missing)" % ", ".join(MISSING_TOKENS[1:6]),
+        )
     _require(len(set(keys)) == len(keys), "classes", "lists a label twice", "list each label once")
     if problem_type == metrics.BINARY:
         _require(
@@ -204,7 +228,7 @@ def _classes(raw: Mapping[str, Any], problem_type: str) -> Tuple[Tuple[str, ...]
             "binary needs exactly 2 classes, got %d" % len(keys),
             "list the two labels, or use problem_type: multiclass",
         )
-        positive = label_key(raw.get("positive_class", classes[1]))
+        positive = _label(raw.get("positive_class", classes[1]), "positive_class")
         _require(
             positive in keys,
             "positive_class",

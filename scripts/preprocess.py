@@ -29,7 +29,9 @@ scikit-learn versions)::
 Every subcommand takes ``--dataset`` (default: the ``dataset.json`` beside this script).
 
 Categoricals are one-hot encoded in sorted category order (an unseen or missing category gives all
-zeros); numerics are standardised with the train split's mean and population standard deviation (a zero
+zeros; the model inputs are named ``<feature>_<category>`` and ``<feature>``, with ``[``, ``]`` and ``<``
+replaced and a ``~2`` suffix on a name already taken, as XGBoost needs); numerics are standardised with
+the train split's mean and population standard deviation (a zero
 scale becomes 1; missing values stay NaN, which XGBoost treats as missing).
 """
 
@@ -40,7 +42,7 @@ import json
 import logging
 import os
 import sys
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import datafiles
 import dataset
@@ -64,6 +66,18 @@ BASELINE_FILE = "baseline.csv"
 # --------------------------------------------------------------------------------------------------------
 
 
+def _model_input_name(text: str, taken: Set[str]) -> str:
+    """A model input's name as XGBoost accepts it: no ``[``, ``]`` or ``<``, and unique (a numeric feature
+    or the target may be called like a one-hot column, ``<categorical>_<level>``)."""
+    name = text.replace("[", "(").replace("]", ")").replace("<", "lt")
+    unique, count = name, 1
+    while unique in taken:
+        count += 1
+        unique = "%s~%d" % (name, count)
+    taken.add(unique)
+    return unique
+
+
 def fit_transformer(frame: pd.DataFrame, schema: Dataset) -> Dict[str, Any]:
     """Fit the transformer spec on the raw features (call it with the train split only)."""
     if len(frame) == 0:
@@ -71,19 +85,22 @@ def fit_transformer(frame: pd.DataFrame, schema: Dataset) -> Dict[str, Any]:
     categorical: Dict[str, List[str]] = {}
     numeric: Dict[str, Dict[str, float]] = {}
     output_columns: List[str] = []
+    taken = {schema.target}  # the transformed files' first column
     for name in schema.feature_names:
         if name in schema.categorical:
             values = frame[name].to_numpy(dtype=object)
             categories = sorted({str(value) for value in values[pd.notna(values)]})
             categorical[name] = categories
-            output_columns.extend("%s_%s" % (name, category) for category in categories)
+            output_columns.extend(
+                _model_input_name("%s_%s" % (name, category), taken) for category in categories
+            )
         else:
             values = frame[name].to_numpy(dtype=np.float64)
             present = values[~np.isnan(values)]
             mean = float(present.mean()) if len(present) else 0.0
             scale = float(present.std()) if len(present) else 1.0
             numeric[name] = {"mean": mean, "scale": scale if scale > 0.0 else 1.0}
-            output_columns.append(name)
+            output_columns.append(_model_input_name(name, taken))
     return {
         "version": TRANSFORMER_VERSION,
         "features": list(schema.feature_names),

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import tarfile
 from pathlib import Path
 
-import preprocess
 import pytest
-import train
 
-from tests.datasets import ABALONE
+from tests.datasets import ABALONE, fit_and_train
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 HYPERPARAMETERS = dict(
@@ -32,31 +29,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("trained")
     source = root / "training-data.csv"
     source.write_text("\n".join((DATA / "training-data.csv").read_text().splitlines()[:300]) + "\n")
-    dirs = {
-        name: root / name for name in ("train", "validation", "test", "preprocessor", "baseline", "model")
-    }
-    preprocess.fit(
-        str(source),
-        train_dir=str(dirs["train"]),
-        validation_dir=str(dirs["validation"]),
-        test_dir=str(dirs["test"]),
-        transformer_dir=str(dirs["preprocessor"]),
-        baseline_dir=str(dirs["baseline"]),
-        schema=ABALONE,
-    )
-    train.run(
-        str(dirs["train"]),
-        str(dirs["validation"]),
-        str(dirs["preprocessor"]),
-        str(dirs["model"]),
-        HYPERPARAMETERS,
-    )
-    dirs["archive"] = root / "archive"
-    dirs["archive"].mkdir()
-    with tarfile.open(dirs["archive"] / "model.tar.gz", "w:gz") as tar:
-        for path in sorted(dirs["model"].iterdir()):
-            tar.add(path, arcname=path.name)
-    return dirs
+    return fit_and_train(source, root, ABALONE, HYPERPARAMETERS)
 
 
 @pytest.fixture(autouse=True)
