@@ -80,6 +80,7 @@ import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
+import step_io
 from dq_baseline import (
     CATEGORICAL_DRIFT_METHODS,
     COMPARISON_METHODS,
@@ -487,4 +488,4 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    step_io.exit_process(main())

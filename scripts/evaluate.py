@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 import tarfile
 import tempfile
 from typing import Any, Dict, List, Optional
@@ -29,6 +28,7 @@ import datafiles
 import metrics
 import numpy as np
 import preprocess
+import step_io
 from datafiles import ArtifactError, DataError, StepError
 
 logger = logging.getLogger(__name__)
@@ -128,4 +128,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    step_io.exit_process(main())

@@ -22,11 +22,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 from typing import Dict, List, Optional
 
 import datafiles
 import dataset
+import step_io
 from datafiles import DataError, StepError
 from dataset import Dataset
 
@@ -85,4 +85,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    step_io.exit_process(main())

@@ -204,7 +204,7 @@ def multiclass_point(y_true: np.ndarray, probabilities: np.ndarray) -> Dict[str,
 
 def _with_deviations(
     point: Callable[[np.ndarray], Dict[str, float]], n: int, seed: int, resamples: int
-) -> Dict[str, Dict[str, float]]:
+) -> Dict[str, Dict[str, Optional[float]]]:
     """Every metric of ``point(all rows)`` with its bootstrap standard deviation."""
     values = point(np.arange(n))
     rng = np.random.RandomState(seed)
@@ -212,11 +212,12 @@ def _with_deviations(
     for _ in range(resamples):
         for name, value in point(rng.randint(0, n, size=n)).items():
             samples[name].append(value)
-    out = {}
+    out: Dict[str, Dict[str, Optional[float]]] = {}
     for name, value in values.items():
         finite = [v for v in samples[name] if math.isfinite(v)]
         deviation = float(np.std(finite, ddof=1)) if resamples > 1 and len(finite) > 1 else 0.0
-        out[name] = {"value": value, "standard_deviation": deviation}
+        # A metric that is undefined on these rows (auc with one class present) is null, as JSON allows.
+        out[name] = {"value": value if math.isfinite(value) else None, "standard_deviation": deviation}
     return out
 
 
@@ -300,8 +301,9 @@ def evaluate(
 
 
 def value_of(document: Dict[str, Any], problem_type: str, metric: str) -> float:
-    """The value of ``metric`` in a model-quality document."""
-    return float(document[SECTIONS[problem_type]][metric]["value"])
+    """The value of ``metric`` in a model-quality document (NaN when it is undefined: null)."""
+    value = document[SECTIONS[problem_type]][metric]["value"]
+    return float("nan") if value is None else float(value)
 
 
 def json_path(problem_type: str, metric: str) -> str:

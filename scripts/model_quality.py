@@ -43,6 +43,7 @@ import dq_report
 import metrics
 import mq_report
 import numpy as np
+import step_io
 from datafiles import DataError, StepError
 from dataset import Dataset
 
@@ -65,12 +66,13 @@ def threshold_check(metric: str, problem_type: str, value: float, threshold: flo
             "threshold %r is not a finite number" % threshold, fix="pass --threshold 3.0 or similar"
         )
     comparison, passed = metrics.threshold_summary(problem_type, metric, value, threshold)
+    defined = math.isfinite(value)  # an undefined metric (auc with one class present) does not pass
     return {
         "metric": metric,
-        "value": value,
+        "value": value if defined else None,
         "threshold": threshold,
         "comparison": comparison,
-        "passed": bool(passed),
+        "passed": bool(passed) and defined,
     }
 
 
@@ -103,7 +105,8 @@ def model_quality_report(
     section = document[metrics.SECTIONS[problem_type]]
     if problem_type == metrics.REGRESSION:
         section = {name: section[name] for name in ("mae", "mse", "rmse", "r2")}
-    value = float(section[metric]["value"]) if metric in section else float("nan")
+    found = section.get(metric, {}).get("value")
+    value = float("nan") if found is None else float(found)
     return {
         "version": 0.0,
         "dataset": {"item_count": len(truth), "evaluation_time": _stamp(evaluation_time)},
@@ -116,12 +119,13 @@ def failure_message(report: Dict[str, Any], predictions_path: str, ground_truth_
     """The one stderr line for a breached threshold."""
     check = report["threshold_check"]
     relation = "exceeds" if check["comparison"] == "<=" else "is below"
+    value = "%.3f" % check["value"] if check["value"] is not None else "is undefined on these rows and so"
     return (
-        "MODEL QUALITY FAILED: %s %.3f %s threshold %.3f on %d rows (%s vs %s). "
+        "MODEL QUALITY FAILED: %s %s %s threshold %.3f on %d rows (%s vs %s). "
         "This failure is the retraining signal."
         % (
             check["metric"],
-            check["value"],
+            value,
             relation,
             check["threshold"],
             report["dataset"]["item_count"],
@@ -225,4 +229,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    step_io.exit_process(main())

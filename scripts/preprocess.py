@@ -41,13 +41,13 @@ import argparse
 import json
 import logging
 import os
-import sys
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 import datafiles
 import dataset
 import numpy as np
 import pandas as pd
+import step_io
 from datafiles import ArtifactError, DataError, StepError
 from dataset import Dataset
 
@@ -344,4 +344,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    step_io.exit_process(main())

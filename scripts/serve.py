@@ -22,13 +22,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 from typing import Any, Dict, List, NamedTuple, Optional, Union
 
 import datafiles
 import numpy as np
 import pandas as pd
 import preprocess
+import step_io
 import xgboost as xgb
 from datafiles import ArtifactError, DataError, StepError
 from dataset import Dataset
@@ -178,4 +178,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    step_io.exit_process(main())

@@ -92,6 +92,20 @@ class StepError(Exception):
         return " ".join(text.split())
 
 
+def exit_process(code: int) -> None:
+    """End a step's process with ``code`` once its outputs are written, skipping the interpreter's
+    teardown: native thread pools (pyarrow's, under pandas' string columns; OpenMP's) can abort that
+    teardown with "terminate called without an active exception" (exit 134), which would replace the
+    step's own exit code and its one-line reason. Everything is flushed first."""
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed or broken stream: nothing more to say
+            stream.flush()
+    os._exit(code)
+
+
 def report_error(error: StepError) -> int:
     """Print the one-line error to stderr and return the step-error exit code."""
     print("ERROR: %s" % error.render(), file=sys.stderr, flush=True)

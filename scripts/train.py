@@ -37,6 +37,7 @@ import datafiles
 import metrics
 import numpy as np
 import preprocess
+import step_io
 import xgboost as xgb
 from datafiles import StepError
 from dataset import Dataset
@@ -256,4 +257,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    step_io.exit_process(main())

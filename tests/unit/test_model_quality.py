@@ -139,3 +139,30 @@ def test_unknown_metric_is_a_step_error(dirs: dict[str, Path], capsys: pytest.Ca
     assert model_quality.main(argv(dirs, "--metric", "mape", "--threshold", "3")) == 2
     assert "'mape' is not a regression metric. Fix: use one of mse, rmse, mae, r2" in capsys.readouterr().err
     assert not (dirs["output"] / "model_quality.json").exists()
+
+
+def test_an_undefined_metric_is_null_and_does_not_pass() -> None:
+    """auc of a batch with one class present is undefined: null in the JSON (NaN is not JSON), failed."""
+    import json
+
+    import dataset
+    import numpy as np
+
+    schema = dataset.from_dict(
+        {
+            "problem_type": "binary",
+            "target": {"name": "churn"},
+            "classes": [0, 1],
+            "features": [{"name": "tenure", "type": "numeric"}],
+            "model_quality": {"metric": "auc", "threshold": 0.7},
+        }
+    )
+    positive = np.array([0.9, 0.2, 0.7])
+    when = datetime.datetime(2026, 12, 2, tzinfo=datetime.UTC)
+    report = model_quality.model_quality_report(
+        np.array([1, 1, 1]), np.column_stack([1 - positive, positive]), "auc", 0.7, when, schema=schema
+    )
+    assert report["binary_classification_metrics"]["auc"]["value"] is None
+    assert report["threshold_check"]["passed"] is False and report["threshold_check"]["value"] is None
+    json.dumps(report, allow_nan=False)  # valid JSON
+    assert "auc is undefined on these rows" in model_quality.failure_message(report, "p.csv", "g.csv")
