@@ -77,3 +77,35 @@ def test_the_whole_lifecycle_runs_locally(tmp_path: Path, monkeypatch: pytest.Mo
     assert report.count("<svg") >= 4  # one DAG per execution
     kinds = {row["kind"] for row in result.timeline}
     assert kinds == {"event", "step", "notification"}
+
+
+@pytest.mark.slow
+def test_the_classification_example_runs_the_same_lifecycle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """data/penguins (multiclass, categorical features, missing values) through the same 21 transitions,
+    with nothing but the data set folder changed."""
+    monkeypatch.setenv("MLOPS_HPO__MAX_JOBS", "2")
+    root = Path(__file__).resolve().parents[2]
+    config = load_config("local", overrides={"dataset_dir": str(root / "data" / "penguins")}, environ={})
+    lines: list[str] = []
+    result = run_demo(config, tmp_path / "demo", echo=lines.append)
+
+    failed = [f"{c.what}: {c.detail}" for c in result.checks if not c.ok]
+    assert not failed, "\n".join(failed + lines[-40:])
+    assert [c.what for c in result.checks] == EXPECTED
+
+    data = json.loads((tmp_path / "demo" / "demo.json").read_text())
+    clean, drifted = data["executions"][1], data["executions"][2]
+    assert "MODEL QUALITY FAILED: macro_f1" in drifted["FailureReason"]
+    quality = {
+        name: next(a for a in execution["Artifacts"] if a["step"] == "ModelQualityCalcStep")["result"]
+        for name, execution in (("clean", clean), ("drifted", drifted))
+    }
+    for name, passed in (("clean", True), ("drifted", False)):
+        document = quality[name]
+        assert document["threshold_check"]["metric"] == "macro_f1"
+        assert document["threshold_check"]["comparison"] == ">="
+        assert document["threshold_check"]["passed"] is passed
+        matrix = document["multiclass_classification_metrics"]["confusion_matrix"]
+        assert set(matrix) == {"Adelie", "Chinstrap", "Gentoo"}
