@@ -210,7 +210,7 @@ def cmd_local_show(args: argparse.Namespace) -> int:
     endpoint = (args.endpoint or os.environ.get("AWS_ENDPOINT_URL") or "http://127.0.0.1:4566").rstrip("/")
     url = f"{endpoint}/_local/{args.command}"
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310  (the URL is the local endpoint's, http only)
             records = json.loads(response.read())
     except (urllib.error.URLError, OSError) as exc:
         raise PipelineOpsError(

@@ -196,7 +196,7 @@ class LocalAWS:
         return self._server.server_port if self._server is not None else self.port
 
     def _reset_moto(self) -> None:
-        assert self._moto is not None
+        assert self._moto is not None  # noqa: S101  (narrows a type the line above guarantees)
         response = Client(self._moto).post("/moto-api/reset")
         if response.status_code != 200:
             raise RuntimeError(f"moto reset failed: {response.status_code} {response.get_data(as_text=True)}")

@@ -44,7 +44,7 @@ STEPS = load_contracts().steps  # step key → name (contracts.json)
 T = TypeVar("T")
 # The demo's tuning budget (pipelines.yaml's hpo.max_jobs is for real accounts); MLOPS_HPO__MAX_JOBS wins.
 DEMO_HPO_MAX_JOBS = "4"
-GITLAB_TOKEN = "local-trigger-token"  # the fake GitLab's trigger token, stored in the local Secrets Manager
+GITLAB_TOKEN = "local-trigger-token"  # the fake GitLab's trigger token, stored in the local Secrets Manager  # noqa: S105  (the GitLab stand-in's fixed, local-only token)
 PIPELINE_TIMEOUT = 180.0
 
 
@@ -433,7 +433,7 @@ def run_demo(
 def _mlops(config: Config, *args: str) -> int:
     """Run the CLI as CI and the deploy job do (a subprocess, against the endpoint in AWS_ENDPOINT_URL)."""
     command = [sys.executable, "-m", "pipeline_scripts.cli", "--env", config.name, *args]
-    done = subprocess.run(command, capture_output=True, text=True, check=False, env=dict(os.environ))
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=dict(os.environ))  # noqa: S603  (this interpreter running the repo's CLI; no shell)
     for line in (done.stdout + done.stderr).splitlines():
         log.info("    %s", line)
     if done.returncode != 0:

@@ -62,7 +62,7 @@ def run(
     timed_out = cancelled = False
     log.debug("running %s in %s", " ".join(command), cwd)
     with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-        proc = subprocess.Popen(
+        proc = subprocess.Popen(  # noqa: S603  (the step's own command from the definition, no shell)
             list(command),
             env=dict(env),
             cwd=str(cwd),

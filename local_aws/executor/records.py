@@ -181,7 +181,7 @@ class ExecutionRecord:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ExecutionRecord:
         created = _time(data["CreationTime"])
-        assert created is not None
+        assert created is not None  # noqa: S101  (narrows a type the line above guarantees)
         return cls(
             pipeline_name=data["PipelineName"],
             pipeline_arn=data["PipelineArn"],

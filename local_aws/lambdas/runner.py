@@ -292,7 +292,7 @@ class LambdaRunner:
             command = [sys.executable, "-I", str(RUNNER), conf.handler, str(code_dir), str(result_file)]
             started = time.perf_counter()
             try:
-                proc = subprocess.run(
+                proc = subprocess.run(  # noqa: S603  (this interpreter running bootstrap.py; no shell)
                     command,
                     input=payload,
                     stdout=subprocess.PIPE,

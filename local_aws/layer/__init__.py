@@ -119,7 +119,7 @@ class LocalLayer:
         response = self._route(call)
         forwarded = self.moto.forward(call) if response is None else None
         if forwarded is None:
-            assert response is not None
+            assert response is not None  # noqa: S101  (narrows a type the line above guarantees)
             forwarded = Forwarded(response.status_code, list(response.headers.items()), response.get_data())
         if forwarded.ok:
             text, headers = answer_of(forwarded)

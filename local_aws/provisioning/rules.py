@@ -180,7 +180,7 @@ def render_template(path: Path, variables: Mapping[str, Any]) -> Any:
         where = f"{path}:{text.count(chr(10), 0, match.start()) + 1}: {token}"
         if token in ("$${", "%%{"):
             return token[1:]
-        if token == "%{":
+        if token == "%{":  # noqa: S105  (a template token's name, not a secret)
             raise RulesError(f"{where}: template directives are not supported (compute the value instead)")
         encoded = _JSONENCODE.fullmatch(expression)
         if encoded:
