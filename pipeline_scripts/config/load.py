@@ -127,7 +127,12 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
     """The file's mapping and the line of every (dotted) key in it."""
     if not path.is_file():
         raise ConfigError(f"{rel(path)}: file not found", hint="restore it from git")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{rel(path)}: not UTF-8 text (byte {exc.start})", hint="restore it from git, or save it as UTF-8"
+        ) from exc
     try:
         data = yaml.safe_load(text)
         root = yaml.compose(text)

@@ -205,3 +205,21 @@ def test_arn_rule_is_botocores_pattern_and_anchored() -> None:
     assert shape.metadata["pattern"] == MODEL_PACKAGE_ARN_PATTERN
     assert is_model_package_arn(GOOD_ARN)
     assert not is_model_package_arn("x" + GOOD_ARN) and not is_model_package_arn(GOOD_ARN + "\n")
+
+
+@pytest.mark.parametrize("name", ["pipelines.yaml", "local.tfvars"])
+def test_binary_config_files_are_one_line_naming_the_file(tmp_path: Path, name: str) -> None:
+    """A config file that is not UTF-8 text is a ConfigError naming it, never a traceback."""
+    from pipeline_scripts.config.load import PIPELINES_YAML
+    from pipeline_scripts.paths import ENV_DIR
+
+    env_dir = tmp_path / "env"
+    env_dir.mkdir()
+    (env_dir / "local.tfvars").write_bytes((ENV_DIR / "local.tfvars").read_bytes())
+    pipelines = tmp_path / "pipelines.yaml"
+    pipelines.write_bytes(PIPELINES_YAML.read_bytes())
+    target = pipelines if name == "pipelines.yaml" else env_dir / "local.tfvars"
+    target.write_bytes(target.read_bytes() + b"\nkey: \xff\xfe\x00\x81\n")
+    with pytest.raises(ConfigError) as err:
+        load_config("local", env_dir=env_dir, pipelines_file=pipelines, environ={})
+    assert name in str(err.value) and "not UTF-8 text" in str(err.value)
