@@ -151,16 +151,12 @@ def cmd_demo(args: argparse.Namespace, config: Config, *, verbose: bool = False)
 
 
 def _definitions_demo(out: Path, config: Config) -> int:
-    from pipeline_scripts.build.approved import ApprovedModel
-    from pipeline_scripts.build.definitions import validated_definitions
+    from pipeline_scripts.build.definitions import placeholder_model, validated_definitions
     from pipeline_scripts.build.session import go_offline
     from pipeline_scripts.build.validate import iter_steps
 
     go_offline()
-    env = config.env
-    approved = ApprovedModel.placeholder_for(
-        env.model_package_group_name, env.aws_region, env.account_id, env.bucket_name, env.bucket_prefix
-    )
+    approved = placeholder_model(config)
     started = time.perf_counter()
     paths, problems = validated_definitions(config, approved, out / "definitions")
     elapsed = time.perf_counter() - started

@@ -349,17 +349,14 @@ def _report_problems(problems: list[str]) -> int:
 def _approved(config: Config, model_package_arn: str | None) -> Any:
     """The version to record in the inference definition: ``model_package_arn`` (looked up in the
     registry), else a placeholder (offline definitions)."""
-    from pipeline_scripts.build.approved import ApprovedModel
+    from pipeline_scripts.build.definitions import placeholder_model
 
     if model_package_arn:
         from pipeline_scripts.ops import registry
         from pipeline_scripts.ops.clients import client
 
         return registry.approved_model(client("sagemaker", config), model_package_arn)
-    env = config.env
-    return ApprovedModel.placeholder_for(
-        env.model_package_group_name, env.aws_region, env.account_id, env.bucket_name, env.bucket_prefix
-    )
+    return placeholder_model(config)
 
 
 def _run_local(args: argparse.Namespace, config: Config) -> int:

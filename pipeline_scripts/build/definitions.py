@@ -67,6 +67,14 @@ def _drop_build_time_job_names(steps: list[dict[str, Any]]) -> None:
                 (job.get("StaticHyperParameters") or {}).pop("sagemaker_job_name", None)
 
 
+def placeholder_model(config: Config) -> ApprovedModel:
+    """The stand-in version an offline inference definition records before any is approved."""
+    env = config.env
+    return ApprovedModel.placeholder_for(
+        env.model_package_group_name, env.aws_region, env.account_id, env.bucket_name, env.bucket_prefix
+    )
+
+
 def build_all(config: Config, approved: ApprovedModel, kinds: tuple[str, ...] = KINDS) -> list[BuiltPipeline]:
     code = code_bundle(config)
     return [build_pipeline(kind, config, approved if kind == "inference" else None, code) for kind in kinds]

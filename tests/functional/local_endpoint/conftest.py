@@ -209,3 +209,19 @@ def drain(client: Callable[[str], Any], url: str) -> list[dict[str, Any]]:
         QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, MessageAttributeNames=["All"]
     )
     return list(messages.get("Messages", []))
+
+
+def pending_model_package(sm: Any, group: str) -> str:
+    """A new group ``group`` with one PendingManualApproval version; returns its ARN."""
+    sm.create_model_package_group(ModelPackageGroupName=group)
+    return str(
+        sm.create_model_package(
+            ModelPackageGroupName=group,
+            ModelApprovalStatus="PendingManualApproval",
+            InferenceSpecification={
+                "Containers": [{"Image": "xgboost:1.7-1", "ModelDataUrl": "s3://b/model.tar.gz"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+        )["ModelPackageArn"]
+    )

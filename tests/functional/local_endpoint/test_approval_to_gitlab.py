@@ -11,7 +11,7 @@ from local_aws.gitlab import FakeGitLab, PipelineTrigger
 from local_aws.server import LocalAWS
 from pipeline_scripts.tooling.lambda_package import DEFAULT_SRC, build_package
 
-from .conftest import ROLE, make_queue
+from .conftest import ROLE, make_queue, pending_model_package
 
 GROUP = "mlops-local-abalone"
 
@@ -57,16 +57,7 @@ def test_approving_a_version_runs_the_deploy_job(
             Rule="mlops-local-model-approved", Targets=[{"Id": "model-approved", "Arn": function}]
         )
         sm = client("sagemaker")
-        sm.create_model_package_group(ModelPackageGroupName=GROUP)
-        arn = sm.create_model_package(
-            ModelPackageGroupName=GROUP,
-            ModelApprovalStatus="PendingManualApproval",
-            InferenceSpecification={
-                "Containers": [{"Image": "xgboost:1.7-1", "ModelDataUrl": "s3://b/model.tar.gz"}],
-                "SupportedContentTypes": ["text/csv"],
-                "SupportedResponseMIMETypes": ["text/csv"],
-            },
-        )["ModelPackageArn"]
+        arn = pending_model_package(sm, GROUP)
         assert aws.wait_idle(30)
         assert jobs == []  # pending is not approved
 

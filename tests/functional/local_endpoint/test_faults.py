@@ -13,7 +13,7 @@ from typing import Any
 from local_aws.server import LocalAWS
 from pipeline_scripts.tooling.lambda_package import DEFAULT_SRC, build_package
 
-from .conftest import ROLE, drain, make_queue
+from .conftest import ROLE, drain, make_queue, pending_model_package
 
 GROUP = "mlops-local-abalone"
 PACKAGE_STATE = "SageMaker Model Package State Change"
@@ -78,16 +78,7 @@ def test_gitlab_down_the_approval_is_retried_then_dead_lettered(
         arn,
     )
     sm = client("sagemaker")
-    sm.create_model_package_group(ModelPackageGroupName=GROUP)
-    package = sm.create_model_package(
-        ModelPackageGroupName=GROUP,
-        ModelApprovalStatus="PendingManualApproval",
-        InferenceSpecification={
-            "Containers": [{"Image": "xgboost:1.7-1", "ModelDataUrl": "s3://b/model.tar.gz"}],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
-        },
-    )["ModelPackageArn"]
+    package = pending_model_package(sm, GROUP)
     sm.update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
     assert aws.wait_idle(60)
 
