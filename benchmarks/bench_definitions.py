@@ -1,4 +1,4 @@
-"""Time to build the three pipeline definitions offline (target: < 5 s together on a 2-core machine).
+"""Time to build the three pipeline definitions offline (target: < 3 s together on a 2-core machine).
 
 Prints the cold figure (first build in a fresh process, including the SageMaker SDK import) and the warm
 median over repeats, per pipeline and in total. Not a test: run with `make bench`.
@@ -51,7 +51,7 @@ def main(repeats: int = 5) -> int:
     warm_total = statistics.median(sum(w.values()) for w in warm)
     print(f"{'total':10} {cold_total:8.2f} {warm_total:14.2f}")
     print(
-        f"cold end-to-end (imports + first build of all three): {import_s + cold_total:.2f} s (target < 5 s)"
+        f"cold end-to-end (imports + first build of all three): {import_s + cold_total:.2f} s (target < 3 s)"
     )
     print(f"warm/cold ratio: {warm_total / cold_total:.2f}")
     return 0

@@ -13,19 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagemaker.model import Model
-from sagemaker.processing import ProcessingInput
-from sagemaker.transformer import Transformer
-from sagemaker.workflow.condition_step import ConditionStep
-from sagemaker.workflow.conditions import ConditionEquals, ConditionNot
-from sagemaker.workflow.functions import Join
-from sagemaker.workflow.model_step import ModelStep
-from sagemaker.workflow.parameters import ParameterFloat, ParameterString
-from sagemaker.workflow.pipeline import Pipeline
-from sagemaker.workflow.steps import TransformStep
+from sagemaker.core.training.configs import Networking
+from sagemaker.core.transformer import Transformer
+from sagemaker.core.workflow.conditions import ConditionEquals, ConditionNot
+from sagemaker.core.workflow.functions import Join
+from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
 
 from pipeline_scripts.build import steps
 from pipeline_scripts.build.approved import ApprovedModel
+from pipeline_scripts.build.sdk import ConditionStep, ModelStep, Pipeline, TransformStep
 from pipeline_scripts.build.steps import BuildContext
 
 P = steps.PROCESSING
@@ -71,21 +67,21 @@ def build_inference_pipeline(ctx: BuildContext, model: ApprovedModel) -> Pipelin
     # The approved version's container (image, serving code, environment) as registered; its model data
     # is a parameter so an execution can re-score with another version's artifact if needed.
     create_model = ModelStep(
-        name=steps.CREATE_MODEL_STEP,
-        step_args=Model(
+        name=steps.CREATE_MODEL,
+        step_args=steps.model_builder(
             image_uri=model.image,
-            model_data=params.model_data,
-            env={**model.environment, "MODEL_PACKAGE_ARN": model.package_arn},
-            role=ctx.role,
-            vpc_config=_vpc_config(ctx),
+            s3_model_data_url=params.model_data,
+            env_vars={**model.environment, "MODEL_PACKAGE_ARN": model.package_arn},
+            role_arn=ctx.role,
+            network=_networking(ctx),
             sagemaker_session=ctx.session,
-        ).create(instance_type=inf.transform_instance_type),
+        ).build(),
     )
     preprocess = steps.script_step(
         ctx,
         steps.PREPROCESS_INFERENCE,
         "preprocess.py",
-        inputs=[ProcessingInput(input_name="raw", source=params.input_data, destination=f"{P}/input")],
+        inputs=[steps.processing_input("raw", params.input_data, f"{P}/input")],
         outputs=[steps.output(ctx, "features", "features")],
         arguments=["validate", "--input", f"{P}/input", "--output", f"{P}/features"],
     )
@@ -117,12 +113,8 @@ def build_inference_pipeline(ctx: BuildContext, model: ApprovedModel) -> Pipelin
         steps.JOIN,
         "join.py",
         inputs=[
-            ProcessingInput(
-                input_name="features",
-                source=steps.output_uri(preprocess, "features"),
-                destination=f"{P}/features",
-            ),
-            ProcessingInput(input_name="predictions", source=predictions, destination=f"{P}/predictions"),
+            steps.processing_input("features", steps.output_uri(preprocess, "features"), f"{P}/features"),
+            steps.processing_input("predictions", predictions, f"{P}/predictions"),
         ],
         outputs=[steps.output(ctx, "joined", "joined")],
         arguments=[
@@ -140,14 +132,12 @@ def build_inference_pipeline(ctx: BuildContext, model: ApprovedModel) -> Pipelin
         steps.MODEL_QUALITY,
         "model_quality.py",
         inputs=[
-            ProcessingInput(
-                input_name="predictions",
-                source=Join(on="/", values=[steps.output_uri(join, "joined"), "predictions.csv"]),
-                destination=f"{P}/predictions",
+            steps.processing_input(
+                "predictions",
+                Join(on="/", values=[steps.output_uri(join, "joined"), "predictions.csv"]),
+                f"{P}/predictions",
             ),
-            ProcessingInput(
-                input_name="ground_truth", source=params.ground_truth, destination=f"{P}/ground_truth"
-            ),
+            steps.processing_input("ground_truth", params.ground_truth, f"{P}/ground_truth"),
         ],
         outputs=[steps.output(ctx, "model_quality", "model_quality", continuous=True)],
         arguments=[
@@ -180,11 +170,11 @@ def build_inference_pipeline(ctx: BuildContext, model: ApprovedModel) -> Pipelin
     )
 
 
-def _vpc_config(ctx: BuildContext) -> dict[str, list[Any]] | None:
+def _networking(ctx: BuildContext) -> Networking | None:
     env = ctx.config.env
     if not env.subnet_id:
         return None
-    return {"Subnets": list(env.subnet_id), "SecurityGroupIds": list(env.sg_id)}
+    return Networking(subnets=list(env.subnet_id), security_group_ids=list(env.sg_id))
 
 
 def _data_quality_step(ctx: BuildContext, params: InferenceParameters, join: Any) -> Any:
@@ -213,21 +203,11 @@ def _data_quality_step(ctx: BuildContext, params: InferenceParameters, join: Any
         steps.DATA_QUALITY_CHECK,
         "data_quality.py",
         inputs=[
-            ProcessingInput(
-                input_name="dataset",
-                source=Join(on="/", values=[joined, "data-quality-input.csv"]),
-                destination=f"{P}/input",
+            steps.processing_input(
+                "dataset", Join(on="/", values=[joined, "data-quality-input.csv"]), f"{P}/input"
             ),
-            ProcessingInput(
-                input_name="statistics",
-                source=params.baseline_statistics,
-                destination=f"{P}/baseline/statistics",
-            ),
-            ProcessingInput(
-                input_name="constraints",
-                source=params.baseline_constraints,
-                destination=f"{P}/baseline/constraints",
-            ),
+            steps.processing_input("statistics", params.baseline_statistics, f"{P}/baseline/statistics"),
+            steps.processing_input("constraints", params.baseline_constraints, f"{P}/baseline/constraints"),
         ],
         outputs=[steps.output(ctx, "data_quality", "output")],
         arguments=arguments,

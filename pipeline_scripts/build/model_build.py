@@ -7,26 +7,30 @@ PreprocessData → DataQualityBaseline → (the caller's model step: TrainModel 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
-from sagemaker.drift_check_baselines import DriftCheckBaselines
-from sagemaker.inputs import TrainingInput
-from sagemaker.model import Model
-from sagemaker.model_metrics import MetricsSource, ModelMetrics
-from sagemaker.processing import ProcessingInput
-from sagemaker.workflow.condition_step import ConditionStep
-from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo, ConditionLessThanOrEqualTo
-from sagemaker.workflow.fail_step import FailStep
-from sagemaker.workflow.functions import Join, JsonGet
-from sagemaker.workflow.model_step import ModelStep
-from sagemaker.workflow.parameters import ParameterFloat, ParameterString
-from sagemaker.workflow.pipeline import Pipeline
-from sagemaker.workflow.properties import PropertyFile
-from sagemaker.workflow.steps import ProcessingStep, Step
-from sagemaker.xgboost import XGBoost
+from sagemaker.core.drift_check_baselines import DriftCheckBaselines
+from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+from sagemaker.core.shapes import Channel, DataSource, S3DataSource, Tag
+from sagemaker.core.training.configs import Compute, Networking, OutputDataConfig, StoppingCondition
+from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo, ConditionLessThanOrEqualTo
+from sagemaker.core.workflow.functions import Join, JsonGet
+from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
+from sagemaker.core.workflow.properties import PropertyFile
 
 from pipeline_scripts.build import steps
+from pipeline_scripts.build.sdk import (
+    ConditionStep,
+    FailStep,
+    ModelBuilder,
+    ModelStep,
+    ModelTrainer,
+    Pipeline,
+    ProcessingStep,
+    Step,
+)
 from pipeline_scripts.build.steps import BuildContext
 
 MODEL_APPROVAL = "PendingManualApproval"
@@ -58,11 +62,7 @@ def preprocess_step(ctx: BuildContext, params: TrainingParameters) -> Processing
         ctx,
         steps.PREPROCESS,
         "preprocess.py",
-        inputs=[
-            ProcessingInput(
-                input_name="raw", source=params.input_data, destination=f"{steps.PROCESSING}/input"
-            )
-        ],
+        inputs=[steps.processing_input("raw", params.input_data, f"{steps.PROCESSING}/input")],
         outputs=[
             steps.output(ctx, "train", "train"),
             steps.output(ctx, "validation", "validation"),
@@ -93,10 +93,8 @@ def baseline_step(ctx: BuildContext, preprocess: ProcessingStep) -> Step:
         steps.DATA_QUALITY_BASELINE,
         "data_quality.py",
         inputs=[
-            ProcessingInput(
-                input_name="baseline_dataset",
-                source=steps.output_uri(preprocess, "baseline"),
-                destination=f"{steps.PROCESSING}/input",
+            steps.processing_input(
+                "baseline_dataset", steps.output_uri(preprocess, "baseline"), f"{steps.PROCESSING}/input"
             )
         ],
         outputs=[steps.output(ctx, "data_quality_baseline", "output")],
@@ -124,47 +122,76 @@ def baseline_uris(ctx: BuildContext, baseline: Step) -> tuple[Any, Any]:
     return quality_check_baseline_uris(baseline)
 
 
-def estimator(ctx: BuildContext, hyperparameters: dict[str, Any], base_job_name: str) -> XGBoost:
-    """The XGBoost framework estimator in script mode running ``scripts/train.py``."""
+def framework_hyperparameters(ctx: BuildContext, hyperparameters: dict[str, Any]) -> dict[str, str]:
+    """The hyperparameters as the XGBoost framework container's script mode reads them: every value
+    JSON-encoded (its toolkit decodes each one), plus where ``scripts/train.py`` is. v2's framework
+    estimator added the ``sagemaker_*`` entries and encoded the values itself; v3's ``ModelTrainer`` has
+    no framework estimators, so the builder states them (the definition stays the same)."""
+    values: dict[str, Any] = {
+        **hyperparameters,
+        "sagemaker_program": "train.py",
+        "sagemaker_submit_directory": ctx.code.sourcedir_uri,
+        "sagemaker_container_log_level": 20,
+        "sagemaker_region": ctx.config.env.aws_region,
+    }
+    return {name: json.dumps(value) for name, value in values.items()}
+
+
+def model_trainer(ctx: BuildContext, hyperparameters: dict[str, Any], base_job_name: str) -> ModelTrainer:
+    """The XGBoost framework container in script mode running ``scripts/train.py``."""
     res = ctx.config.pipelines.hpo if ctx.kind == "hpo" else ctx.config.pipelines.training
     env = ctx.config.env
     net = steps.network_config(ctx)
-    return XGBoost(
-        entry_point="train.py",
-        source_dir=ctx.code.sourcedir_uri,
-        framework_version=ctx.config.pipelines.frameworks.xgboost_version,
-        py_version=ctx.config.pipelines.frameworks.python_version,
-        # Hyperparameters go to the constructor: v2's set_hyperparameters() double-encodes strings.
-        hyperparameters={k: v for k, v in hyperparameters.items()},
+    trainer = ModelTrainer(
+        training_image=steps.xgboost_image(ctx),
+        hyperparameters=framework_hyperparameters(ctx, hyperparameters),
         role=ctx.role,
-        instance_type=res.instance_type,
-        instance_count=res.instance_count,
-        volume_size=res.volume_size_gb,
-        max_run=res.max_runtime_seconds,
-        volume_kms_key=ctx.kms_key,
-        output_kms_key=ctx.kms_key,
-        output_path=f"s3://{env.bucket_name}/{env.bucket_prefix}/models/{ctx.kind}",
-        code_location=f"s3://{env.bucket_name}/{env.bucket_prefix}/models/{ctx.kind}/code",
+        compute=Compute(
+            instance_type=res.instance_type,
+            instance_count=res.instance_count,
+            volume_size_in_gb=res.volume_size_gb,
+            volume_kms_key_id=ctx.kms_key,
+        ),
+        stopping_condition=StoppingCondition(max_runtime_in_seconds=res.max_runtime_seconds),
+        output_data_config=OutputDataConfig(
+            s3_output_path=f"s3://{env.bucket_name}/{env.bucket_prefix}/models/{ctx.kind}",
+            kms_key_id=ctx.kms_key,
+        ),
+        networking=(
+            Networking(
+                subnets=list(net.subnets or []),
+                security_group_ids=list(net.security_group_ids or []),
+                enable_inter_container_traffic_encryption=True,
+            )
+            if net
+            else None
+        ),
         base_job_name=base_job_name,
-        metric_definitions=steps.metric_definitions(ctx),
-        subnets=net.subnets if net else None,
-        security_group_ids=net.security_group_ids if net else None,
-        encrypt_inter_container_traffic=bool(net),
-        disable_profiler=True,
         sagemaker_session=ctx.session,
-        tags=ctx.tags,
+        tags=[Tag(key=tag["Key"], value=tag["Value"]) for tag in ctx.tags],
     )
+    return trainer.with_metric_definitions(steps.metric_definition_objects(ctx))
 
 
-def training_inputs(preprocess: ProcessingStep) -> dict[str, TrainingInput]:
-    def channel(name: str, content_type: str | None = "text/csv") -> TrainingInput:
-        return TrainingInput(s3_data=steps.output_uri(preprocess, name), content_type=content_type)
+def training_inputs(preprocess: ProcessingStep) -> list[Channel]:
+    def channel(name: str, source: str, content_type: str = "text/csv") -> Channel:
+        return Channel(
+            channel_name=name,
+            content_type=content_type,
+            data_source=DataSource(
+                s3_data_source=S3DataSource(
+                    s3_data_type="S3Prefix",
+                    s3_uri=steps.output_uri(preprocess, source),
+                    s3_data_distribution_type="FullyReplicated",
+                )
+            ),
+        )
 
-    return {
-        "train": channel("train"),
-        "validation": channel("validation"),
-        "preprocessor": channel("transformer", content_type="application/json"),
-    }
+    return [
+        channel("train", "train"),
+        channel("validation", "validation"),
+        channel("preprocessor", "transformer", content_type="application/json"),
+    ]
 
 
 def evaluation_steps(
@@ -187,12 +214,8 @@ def evaluation_steps(
         steps.EVALUATE,
         "evaluate.py",
         inputs=[
-            ProcessingInput(input_name="model", source=model_data, destination=f"{steps.PROCESSING}/model"),
-            ProcessingInput(
-                input_name="test",
-                source=steps.output_uri(preprocess, "test"),
-                destination=f"{steps.PROCESSING}/test",
-            ),
+            steps.processing_input("model", model_data, f"{steps.PROCESSING}/model"),
+            steps.processing_input("test", steps.output_uri(preprocess, "test"), f"{steps.PROCESSING}/test"),
         ],
         outputs=[steps.output(ctx, "evaluation", "evaluation")],
         arguments=[
@@ -217,26 +240,22 @@ def evaluation_steps(
         model_data_statistics=MetricsSource(s3_uri=statistics_uri, content_type="application/json"),
         model_data_constraints=MetricsSource(s3_uri=constraints_uri, content_type="application/json"),
     )
-    register = ModelStep(
-        name=steps.REGISTER_MODEL_STEP,
-        step_args=serving_model(ctx, model_data).register(
-            content_types=list(ctx.config.pipelines.registry.content_types),
-            response_types=list(ctx.config.pipelines.registry.response_types),
-            inference_instances=list(ctx.config.pipelines.registry.inference_instances),
-            transform_instances=list(ctx.config.pipelines.registry.transform_instances),
-            model_package_group_name=ctx.config.env.model_package_group_name,
-            approval_status=params.approval_status,
-            model_metrics=metrics,
-            drift_check_baselines=drift_baselines,
-            customer_metadata_properties=metadata,
-            description=f"{steps.dataset_title(ctx)} XGBoost {steps.model_kind(ctx)} trained by the "
-            f"{ctx.kind} pipeline",
-            domain="MACHINE_LEARNING",
-            task=steps.registry_task(ctx),
-            framework="XGBOOST",
-            framework_version=ctx.config.pipelines.frameworks.xgboost_version,
-        ),
+    register_args = serving_model(ctx, model_data).register(
+        content_types=list(ctx.config.pipelines.registry.content_types),
+        response_types=list(ctx.config.pipelines.registry.response_types),
+        inference_instances=list(ctx.config.pipelines.registry.inference_instances),
+        transform_instances=list(ctx.config.pipelines.registry.transform_instances),
+        model_package_group_name=ctx.config.env.model_package_group_name,
+        approval_status=params.approval_status,
+        model_metrics=metrics,
+        drift_check_baselines=drift_baselines,
+        customer_metadata_properties=metadata,
+        description=f"{steps.dataset_title(ctx)} XGBoost {steps.model_kind(ctx)} trained by the "
+        f"{ctx.kind} pipeline",
+        domain="MACHINE_LEARNING",
+        task=steps.registry_task(ctx),
     )
+    register = ModelStep(name=steps.REGISTER, step_args=with_framework(ctx, register_args))
     value: Any = JsonGet(
         step_name=evaluate.name, property_file=report, json_path=steps.metric_json_path(ctx, metric)
     )
@@ -265,13 +284,27 @@ def evaluation_steps(
     return [evaluate, check]
 
 
-def serving_model(ctx: BuildContext, model_data: Any) -> Model:
+def with_framework(ctx: BuildContext, register_args: Any) -> Any:
+    """The registered container states its framework, ``Framework: XGBOOST`` and the version, as v2's
+    ``RegisterModel(framework=..., framework_version=...)`` wrote them (Inference Recommender and the
+    console read them). v3's ``ModelBuilder.register()`` takes neither: it reads them from attributes it
+    detects from an in-memory model, and setting those on a builder of an S3 artifact switches it to its
+    framework path, which uploads code at build time. So they are added to the captured
+    CreateModelPackage request, the one place v3 keeps it before the step serialises it."""
+    request = register_args.create_model_package_request
+    for container in request["InferenceSpecification"]["Containers"]:
+        container["Framework"] = "XGBOOST"
+        container["FrameworkVersion"] = ctx.config.pipelines.frameworks.xgboost_version
+    return register_args
+
+
+def serving_model(ctx: BuildContext, model_data: Any) -> ModelBuilder:
     """The model as batch transform serves it: XGBoost container + ``scripts/serve.py``."""
-    return Model(
+    return steps.model_builder(
         image_uri=steps.xgboost_image(ctx),
-        model_data=model_data,
-        role=ctx.role,
-        env={
+        s3_model_data_url=model_data,
+        role_arn=ctx.role,
+        env_vars={
             "SAGEMAKER_PROGRAM": "serve.py",
             "SAGEMAKER_SUBMIT_DIRECTORY": ctx.code.sourcedir_uri,
             "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",

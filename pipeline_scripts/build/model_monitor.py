@@ -9,12 +9,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagemaker.model_monitor import DatasetFormat
-from sagemaker.workflow.check_job_config import CheckJobConfig
-from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
+from sagemaker.core.model_monitor import DatasetFormat
+from sagemaker.core.network import NetworkConfig
 
 from pipeline_scripts.build import steps
+from pipeline_scripts.build.sdk import CheckJobConfig, DataQualityCheckConfig, QualityCheckStep
 from pipeline_scripts.build.steps import BuildContext
+
+
+class _QualityCheckStep(QualityCheckStep):  # type: ignore[misc]  # the SDK is untyped
+    """``QualityCheckStep`` with its ``NetworkConfig`` in request form.
+
+    sagemaker-mlops 1.27.0's ``_build_check_job_request`` puts the processor's ``NetworkConfig`` object
+    itself into the step's arguments (``request_dict["NetworkConfig"] = processor.network_config``), so a
+    pipeline whose environment has subnets fails to serialise: "Object of type NetworkConfig is not JSON
+    serializable". The processing steps convert it with ``_to_request_dict()``; this does the same."""
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        request: dict[str, Any] = super().arguments
+        network = request.get("NetworkConfig")
+        if isinstance(network, NetworkConfig):
+            request["NetworkConfig"] = network._to_request_dict()
+        return request
 
 
 def _check_job_config(ctx: BuildContext) -> CheckJobConfig:
@@ -35,7 +52,7 @@ def _check_job_config(ctx: BuildContext) -> CheckJobConfig:
 
 def baseline_quality_check_step(ctx: BuildContext, dataset_uri: Any) -> QualityCheckStep:
     """Training: suggest a baseline from the training data (skip the check, register the baseline)."""
-    return QualityCheckStep(
+    return _QualityCheckStep(
         name=steps.DATA_QUALITY_BASELINE,
         quality_check_config=DataQualityCheckConfig(
             baseline_dataset=dataset_uri,
@@ -53,7 +70,7 @@ def check_quality_check_step(
     ctx: BuildContext, joined_uri: Any, statistics_uri: Any, constraints_uri: Any
 ) -> QualityCheckStep:
     """Inference: check the joined batch against the approved version's baseline."""
-    return QualityCheckStep(
+    return _QualityCheckStep(
         name=steps.DATA_QUALITY_CHECK,
         quality_check_config=DataQualityCheckConfig(
             baseline_dataset=joined_uri,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 if TYPE_CHECKING:
-    from sagemaker.workflow.pipeline_context import PipelineSession
+    from sagemaker.core.workflow.pipeline_context import PipelineSession
 
     from pipeline_scripts.config import Config
 
@@ -29,30 +29,32 @@ EMPTY_SDK_CONFIG = Path(__file__).resolve().parent / "sagemaker_sdk_config.yaml"
 SDK_CONFIG_ENVIRONMENT = {
     "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(EMPTY_SDK_CONFIG),
     "SAGEMAKER_USER_CONFIG_OVERRIDE": str(EMPTY_SDK_CONFIG),
-    "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
+    # v3's ModelTrainer checks its role with IAM (SimulatePrincipalPolicy) when constructed: a network
+    # call per trainer. The role is the deployment's (Terraform's iam.tf), not something to probe here.
+    "SAGEMAKER_VALIDATE_ROLE": "false",
 }
 
 
-def prepare_sdk() -> None:
+def prepare_sdk(region: str | None = None) -> None:
     """Set the process up for building definitions (idempotent; nothing does this on import).
 
     Points the SDK's config lookups at the repo's empty file, validates each SDK config once, and quiets
-    the SDK's notices: v3-migration and field-popping logs on every build, "Running within a
-    PipelineSession" warnings (starting no jobs is the point of that session) and "Applied value from
-    config key" on every object; none of it is actionable here. Call it before importing ``sagemaker``
+    the SDK's notices: its own import-time deprecation shims (v3 modules importing each other's moved
+    names), field-popping and "Applied value from config key" logs on every object, and "Running within
+    a PipelineSession" warnings (starting no jobs is the point of that session); none of it is
+    actionable here. Importing the v3 workflow modules creates a boto3 SageMaker client at class level
+    (``sagemaker.ai_registry``), which needs a region: ``region`` becomes ``AWS_DEFAULT_REGION`` when
+    none is set. Creating a client makes no request. Call it before importing ``sagemaker``
     (``definition_session`` and ``definitions.build_pipeline`` do)."""
     import warnings
 
     for key, value in SDK_CONFIG_ENVIRONMENT.items():
         os.environ[key] = value
+    if region and not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")):
+        os.environ["AWS_DEFAULT_REGION"] = region
     warnings.filterwarnings("ignore", message="Running within a PipelineSession", category=UserWarning)
-    logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
-    for name in (
-        "sagemaker",
-        "sagemaker.workflow.utilities",
-        "sagemaker.workflow._utils",
-        "sagemaker.image_uris",
-    ):
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"sagemaker(\..*)?$")
+    for name in ("sagemaker", "sagemaker.core", "sagemaker.mlops", "sagemaker.train", "sagemaker.serve"):
         logging.getLogger(name).setLevel(logging.ERROR)
     _validate_config_once()
 
@@ -70,12 +72,13 @@ SDK_CONFIG = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"T
 
 def _validate_config_once() -> None:
     """The SDK re-validates the session config against its JSON schema on every config lookup
-    (``sagemaker.utils.get_sagemaker_config_value``), ~0.35 s each with any non-empty config, ~75 lookups
-    per pipeline. The config never changes, so validate each distinct config once. Guarded by
-    tests/unit/test_session.py, which fails if the SDK stops exposing this function."""
-    import sagemaker.utils as sdk_utils
+    (``sagemaker.core.common_utils.get_sagemaker_config_value`` calls
+    ``SageMakerConfig().validate_sagemaker_config``), a jsonschema run each time, dozens of lookups per
+    pipeline. The config never changes, so validate each distinct config once. Guarded by
+    tests/unit/test_session.py, which fails if the SDK stops exposing this static method."""
+    from sagemaker.core.config.config_manager import SageMakerConfig
 
-    original = sdk_utils.validate_sagemaker_config
+    original = SageMakerConfig.validate_sagemaker_config
     if getattr(original, "_validated_once", False):
         return
     seen: set[str] = set()
@@ -83,11 +86,11 @@ def _validate_config_once() -> None:
     def validate(sagemaker_config: dict[str, Any] | None = None) -> None:
         key = json.dumps(sagemaker_config, sort_keys=True, default=str)
         if key not in seen:
-            original(sagemaker_config)  # type: ignore[arg-type]  # the SDK's own default is None
+            original(sagemaker_config)
             seen.add(key)
 
     validate._validated_once = True  # type: ignore[attr-defined]
-    sdk_utils.validate_sagemaker_config = validate
+    SageMakerConfig.validate_sagemaker_config = staticmethod(validate)
 
 
 @functools.cache
@@ -119,8 +122,12 @@ def definition_session(config: Config) -> PipelineSession:
 
     One per (region, bucket) per process: it holds no per-pipeline state between builds (the SDK sets and
     clears its ``context`` around each step), and building one costs ~0.5 s (15 clients, config check)."""
-    prepare_sdk()
-    from sagemaker.workflow.pipeline_context import PipelineSession
+    prepare_sdk(config.env.aws_region)
+    from sagemaker.core.workflow.pipeline_context import PipelineSession
+
+    from pipeline_scripts.build.sdk import make_step_checks_cheap
+
+    make_step_checks_cheap()
 
     key = (config.env.aws_region, config.env.bucket_name)
     with _sessions_lock:

@@ -6,21 +6,29 @@ Container paths used by the steps are defined here once; the stable step names (
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sagemaker import image_uris
-from sagemaker.network import NetworkConfig
-from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
-from sagemaker.workflow.execution_variables import ExecutionVariables
-from sagemaker.workflow.functions import Join
-from sagemaker.workflow.pipeline_context import PipelineSession
-from sagemaker.workflow.properties import PropertyFile
-from sagemaker.workflow.steps import ProcessingStep
+from sagemaker.core import image_uris
+from sagemaker.core.network import NetworkConfig
+from sagemaker.core.processing import ScriptProcessor
+from sagemaker.core.shapes import (
+    MetricDefinition,
+    ProcessingInput,
+    ProcessingOutput,
+    ProcessingS3Input,
+    ProcessingS3Output,
+)
+from sagemaker.core.workflow.execution_variables import ExecutionVariables
+from sagemaker.core.workflow.functions import Join
+from sagemaker.core.workflow.pipeline_context import PipelineSession
+from sagemaker.core.workflow.properties import PropertyFile
 
 from pipeline_scripts import step_scripts
 from pipeline_scripts.build.code_bundle import CodeBundle
+from pipeline_scripts.build.sdk import ModelBuilder, ProcessingStep
 from pipeline_scripts.config import Config, JobResources
 from pipeline_scripts.config.contracts import load as load_contracts
 
@@ -32,12 +40,11 @@ TRAIN = _CONTRACTS.step("train")
 TUNE = _CONTRACTS.step("tune")
 EVALUATE = _CONTRACTS.step("evaluate")
 CHECK_EVALUATION = _CONTRACTS.step("check_evaluation")
-# ModelStep appends "-RegisterModel" / "-CreateModel" to the name it is given; the contract has the results.
+# v2's ModelStep appended "-RegisterModel" / "-CreateModel" to its name; v3's is one step with the name
+# it is given, so it gets the contract's full names.
 REGISTER = _CONTRACTS.step("register")
-REGISTER_MODEL_STEP = REGISTER.removesuffix("-RegisterModel")
 FAIL_EVALUATION = _CONTRACTS.step("fail_evaluation")
 CREATE_MODEL = _CONTRACTS.step("create_model")
-CREATE_MODEL_STEP = CREATE_MODEL.removesuffix("-CreateModel")
 PREPROCESS_INFERENCE = _CONTRACTS.step("preprocess_inference")
 TRANSFORM = _CONTRACTS.step("transform")
 JOIN = _CONTRACTS.step("join")
@@ -54,6 +61,11 @@ def metric_definitions(ctx: BuildContext) -> list[dict[str, Any]]:
     """What train.py logs for the data set's problem type (scripts/metrics.py's TRAINING_METRICS)."""
     definitions: list[dict[str, Any]] = step_scripts.load("metrics").metric_definitions(ctx.problem_type)
     return definitions
+
+
+def metric_definition_objects(ctx: BuildContext) -> list[MetricDefinition]:
+    """``metric_definitions`` as the v3 ``ModelTrainer`` takes them."""
+    return [MetricDefinition(name=m["Name"], regex=m["Regex"]) for m in metric_definitions(ctx)]
 
 
 def metric_json_path(ctx: BuildContext, metric: str) -> str:
@@ -131,30 +143,27 @@ class BuildContext:
         ]
 
 
-def sklearn_image(ctx: BuildContext) -> str:
-    fw = ctx.config.pipelines.frameworks
+@functools.cache
+def _image(framework: str, region: str, version: str, py_version: str, instance_type: str) -> str:
+    """A framework image URI. Cached per process: each lookup makes the SDK load botocore's endpoint data
+    again (``sagemaker.core.common_utils._botocore_resolver``), ~50 ms, and a build makes a dozen."""
     return str(
         image_uris.retrieve(
-            "sklearn",
-            region=ctx.config.env.aws_region,
-            version=fw.sklearn_version,
-            py_version=fw.python_version,
-            instance_type=ctx.config.pipelines.processing.instance_type,
+            framework, region=region, version=version, py_version=py_version, instance_type=instance_type
         )
     )
+
+
+def sklearn_image(ctx: BuildContext) -> str:
+    fw = ctx.config.pipelines.frameworks
+    instance_type = ctx.config.pipelines.processing.instance_type
+    return _image("sklearn", ctx.config.env.aws_region, fw.sklearn_version, fw.python_version, instance_type)
 
 
 def xgboost_image(ctx: BuildContext) -> str:
     fw = ctx.config.pipelines.frameworks
-    return str(
-        image_uris.retrieve(
-            "xgboost",
-            region=ctx.config.env.aws_region,
-            version=fw.xgboost_version,
-            py_version=fw.python_version,
-            instance_type=ctx.config.pipelines.training.instance_type,
-        )
-    )
+    instance_type = ctx.config.pipelines.training.instance_type
+    return _image("xgboost", ctx.config.env.aws_region, fw.xgboost_version, fw.python_version, instance_type)
 
 
 def network_config(ctx: BuildContext) -> NetworkConfig | None:
@@ -198,9 +207,19 @@ def output(ctx: BuildContext, name: str, source: str, *, continuous: bool = Fals
     over its threshold) still leaves its results in S3."""
     return ProcessingOutput(
         output_name=name,
-        source=f"{PROCESSING}/{source}",
-        destination=ctx.s3_output(name),
-        s3_upload_mode="Continuous" if continuous else "EndOfJob",
+        s3_output=ProcessingS3Output(
+            s3_uri=ctx.s3_output(name),
+            local_path=f"{PROCESSING}/{source}",
+            s3_upload_mode="Continuous" if continuous else "EndOfJob",
+        ),
+    )
+
+
+def processing_input(name: str, source: Any, destination: str) -> ProcessingInput:
+    """An S3 prefix downloaded to ``destination`` in the processing container."""
+    return ProcessingInput(
+        input_name=name,
+        s3_input=ProcessingS3Input(s3_uri=source, local_path=destination, s3_data_type="S3Prefix"),
     )
 
 
@@ -216,7 +235,7 @@ def script_step(
     depends_on: Sequence[Any] = (),
 ) -> ProcessingStep:
     """A processing step running ``scripts/<script>`` with the scripts directory as a library input."""
-    lib = ProcessingInput(input_name="lib", source=ctx.code.prefix_uri, destination=LIB_DIR)
+    lib = processing_input("lib", ctx.code.prefix_uri, LIB_DIR)
     step_args = processor(ctx, base_job_name=f"{ctx.kind}-{name}".lower()[:32]).run(
         code=ctx.code.script_uri(script),
         inputs=[*inputs, lib],
@@ -234,3 +253,14 @@ def script_step(
 def output_uri(step: ProcessingStep, name: str) -> Any:
     """The S3 URI a processing step wrote its output ``name`` to (a property reference)."""
     return step.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
+
+
+def model_builder(**kwargs: Any) -> ModelBuilder:
+    """A v3 ``ModelBuilder`` of an artifact in S3 and an image, for ``build()`` / ``register()`` in a step.
+
+    ``dependencies=None``: its default, ``{"auto": True}``, makes ``build()`` and ``register()`` package
+    and upload code when they run, which calls ``Session.default_bucket()`` and so S3 (``HeadBucket``,
+    ``CreateBucket``) while the definition is being built. The serving code is already in the code bundle
+    (``SAGEMAKER_SUBMIT_DIRECTORY``), so there is nothing to upload. The default also emits a
+    ``DeprecationWarning`` on every construction."""
+    return ModelBuilder(dependencies=None, **kwargs)

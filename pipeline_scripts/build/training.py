@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagemaker.workflow.pipeline import Pipeline
-from sagemaker.workflow.steps import Step
-
 from pipeline_scripts.build import steps
 from pipeline_scripts.build.model_build import (
     TrainingParameters,
-    estimator,
     model_build_pipeline,
+    model_trainer,
     training_inputs,
 )
+from pipeline_scripts.build.sdk import Pipeline, Step
 from pipeline_scripts.build.steps import BuildContext
 
 
@@ -26,11 +24,13 @@ def build_training_pipeline(ctx: BuildContext) -> Pipeline:
     training = ctx.config.pipelines.training
 
     def train(params: TrainingParameters, preprocess: Any) -> tuple[Step, Any]:
-        from sagemaker.workflow.steps import TrainingStep
+        from pipeline_scripts.build.sdk import TrainingStep
 
         hyperparameters = steps.with_objective(ctx, dict(training.hyperparameters))
-        est = estimator(ctx, hyperparameters, base_job_name="training-xgboost")
-        step = TrainingStep(name=steps.TRAIN, step_args=est.fit(inputs=training_inputs(preprocess)))
+        trainer = model_trainer(ctx, hyperparameters, base_job_name="training-xgboost")
+        step = TrainingStep(
+            name=steps.TRAIN, step_args=trainer.train(input_data_config=training_inputs(preprocess))
+        )
         return step, step.properties.ModelArtifacts.S3ModelArtifacts
 
     return model_build_pipeline(

@@ -58,8 +58,9 @@ def refs(node: Any) -> set[str]:
     )
 
 
-def test_builds_with_zero_network_calls(no_network: list[object]) -> None:
-    config = load_config("staging", environ={})
+@pytest.mark.parametrize("engine", ["builtin", "model_monitor"])
+def test_builds_with_zero_network_calls(no_network: list[object], engine: str) -> None:
+    config = load_config("staging", environ={}, overrides={"inference.data_quality_engine": engine})
     built = build_all(config, approved_for(config))
     assert [b.kind for b in built] == ["training", "hpo", "inference"]
     assert no_network == []
@@ -140,6 +141,8 @@ def test_register_arguments(built_local: dict[str, BuiltPipeline]) -> None:
     container = reg["InferenceSpecification"]["Containers"][0]
     assert container["Environment"]["SAGEMAKER_PROGRAM"] == "serve.py"
     assert container["ModelDataUrl"] == {"Get": f"Steps.{steps.TRAIN}.ModelArtifacts.S3ModelArtifacts"}
+    # The framework the registry and Inference Recommender read (SDK v3's register() does not write it).
+    assert (container["Framework"], container["FrameworkVersion"]) == ("XGBOOST", "1.7-1")
     params = {p["Name"]: p for p in built_local["training"].definition["Parameters"]}
     assert params["ModelApprovalStatus"]["DefaultValue"] == "PendingManualApproval"
 
@@ -226,25 +229,37 @@ def test_images_are_pinned(built_local: dict[str, BuiltPipeline], kind: str) -> 
         assert re.search(r":(1\.2-1-cpu-py3|1\.7-1)$", image), image
 
 
-def test_kms_and_vpc_applied_to_every_job_when_configured(built_dev: dict[str, BuiltPipeline]) -> None:
+@pytest.mark.parametrize("engine", ["builtin", "model_monitor"])
+def test_kms_and_vpc_applied_to_every_job_when_configured(
+    built_dev: dict[str, BuiltPipeline], engine: str
+) -> None:
+    """Every job encrypts its volumes, outputs and inter-container traffic and runs in the VPC. The tuning
+    job is checked field by field: SDK v3's tuner drops the volume key and the traffic encryption unless
+    the builder puts them back (build/hpo.py), and the Model Monitor check step its network config."""
     kms = "arn:aws:kms:us-east-1:111111111111:key/00000000-0000-0000-0000-000000000000"
+    if engine == "model_monitor":
+        config = load_config("dev", environ={}, overrides={"inference.data_quality_engine": engine})
+        built_dev = {b.kind: b for b in build_all(config, approved_for(config))}
     for built in built_dev.values():
         for step in iter_steps(built.definition["Steps"]):
             args = step.get("Arguments", {})
-            if step["Type"] == "Processing":
+            if step["Type"] in ("Processing", "QualityCheck"):
                 assert args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == kms, step["Name"]
                 assert args["ProcessingOutputConfig"]["KmsKeyId"] == kms, step["Name"]
-                assert args["NetworkConfig"]["VpcConfig"]["Subnets"] == ["subnet-0123456789abcdef0"], step[
-                    "Name"
-                ]
+                network = args["NetworkConfig"]
+                assert network["VpcConfig"]["Subnets"] == ["subnet-0123456789abcdef0"], step["Name"]
+                assert network["EnableInterContainerTrafficEncryption"] is True, step["Name"]
             elif step["Type"] == "Training":
                 assert args["OutputDataConfig"]["KmsKeyId"] == kms
                 assert args["ResourceConfig"]["VolumeKmsKeyId"] == kms
                 assert args["VpcConfig"]["SecurityGroupIds"] == ["sg-0123456789abcdef0"]
+                assert args["EnableInterContainerTrafficEncryption"] is True
             elif step["Type"] == "Tuning":
                 job = args["TrainingJobDefinition"]
                 assert job["OutputDataConfig"]["KmsKeyId"] == kms
+                assert job["ResourceConfig"]["VolumeKmsKeyId"] == kms
                 assert job["VpcConfig"]["Subnets"] == ["subnet-0123456789abcdef0"]
+                assert job["EnableInterContainerTrafficEncryption"] is True
             elif step["Type"] == "Transform":
                 assert args["TransformOutput"]["KmsKeyId"] == kms
                 assert args["TransformResources"]["VolumeKmsKeyId"] == kms

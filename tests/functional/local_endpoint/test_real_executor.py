@@ -123,17 +123,16 @@ def test_the_sagemaker_sdk_upserts_starts_and_follows_a_pipeline_unchanged(
 ) -> None:
     """What a developer writes with the SDK, pointed at the endpoint by AWS_ENDPOINT_URL only."""
     from botocore.exceptions import WaiterError
-    from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
-    from sagemaker.workflow.condition_step import ConditionStep
-    from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo
-    from sagemaker.workflow.fail_step import FailStep
-    from sagemaker.workflow.functions import Join, JsonGet
-    from sagemaker.workflow.parameters import ParameterInteger
-    from sagemaker.workflow.pipeline import Pipeline
-    from sagemaker.workflow.pipeline_context import PipelineSession
-    from sagemaker.workflow.properties import PropertyFile
-    from sagemaker.workflow.steps import ProcessingStep
+    from sagemaker.core.processing import ScriptProcessor
+    from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
+    from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
+    from sagemaker.core.workflow.functions import Join, JsonGet
+    from sagemaker.core.workflow.parameters import ParameterInteger
+    from sagemaker.core.workflow.pipeline_context import PipelineSession
+    from sagemaker.core.workflow.properties import PropertyFile
 
+    # The v3 workflow classes, imported where a region is set for the import (build/sdk.py).
+    from pipeline_scripts.build.sdk import ConditionStep, FailStep, Pipeline, ProcessingStep
     from pipeline_scripts.build.session import SDK_CONFIG  # opts out of the SDK's telemetry calls only
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", real.endpoint_url)
@@ -160,8 +159,26 @@ def test_the_sagemaker_sdk_upserts_starts_and_follows_a_pipeline_unchanged(
         name="Count",
         step_args=processor.run(
             code=str(script),  # the SDK uploads it to the endpoint's S3
-            inputs=[ProcessingInput(source="s3://sdk-bucket/data", destination="/opt/ml/processing/input")],
-            outputs=[ProcessingOutput(output_name="result", source="/opt/ml/processing/output")],
+            inputs=[
+                ProcessingInput(
+                    input_name="rows",
+                    s3_input=ProcessingS3Input(
+                        s3_uri="s3://sdk-bucket/data",
+                        local_path="/opt/ml/processing/input",
+                        s3_data_type="S3Prefix",
+                    ),
+                )
+            ],
+            outputs=[
+                ProcessingOutput(
+                    output_name="result",
+                    s3_output=ProcessingS3Output(
+                        s3_uri="s3://sdk-bucket/result",
+                        local_path="/opt/ml/processing/output",
+                        s3_upload_mode="EndOfJob",
+                    ),
+                )
+            ],
         ),
         property_files=[result],
     )
