@@ -215,7 +215,7 @@ def _data_quality_step(ctx: BuildContext, params: InferenceParameters, join: Any
         inputs=[
             ProcessingInput(
                 input_name="dataset",
-                source=Join(on="/", values=[joined, "data-quality-input.csv"]),
+                source=Join(on="/", values=[joined, "data-quality-input"]),
                 destination=f"{P}/input",
             ),
             ProcessingInput(
