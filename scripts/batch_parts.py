@@ -1,12 +1,12 @@
 """The parts of an inference batch: one headerless CSV file, or a folder (an S3 prefix) of CSV parts.
 
 A multi-file batch is a folder of headerless CSV parts, ``part-00000.csv`` … (Spark's and Hadoop's
-names; any ``.csv`` name works here). Its parts are read in the order of their paths relative to the
-folder, which is S3's key order: the order the batch's rows (and ``ground-truth.csv``'s lines) follow.
-Zero-pad numbered names (``part-00002`` before ``part-00010``).
+names; any ``.csv`` name works here), directly in the folder (subfolders are not read). The parts are
+read in the order of their names, which is S3's key order: the order the batch's rows (and
+``ground-truth.csv``'s lines) follow. Zero-pad numbered names (``part-00002`` before ``part-00010``).
 
 What the folder may hold besides the parts, as the pipeline trigger drops it: names starting with ``_``
-or ``.`` (``_SUCCESS``, ``_manifest``, Spark's ``_temporary/``: Hadoop's hidden files) and the batch's
+or ``.`` (``_SUCCESS``, ``_manifest``: Hadoop's hidden files) and the batch's
 ``ground-truth*.csv`` are not data and are skipped. Anything else that is not a ``.csv`` (a ``.csv.gz``
 part, ``notes.txt``, ``DATA.CSV``) is an error naming it: skipping it could lose rows silently.
 
@@ -36,10 +36,10 @@ def is_ignored(name: str) -> bool:
 
 
 def list_parts(location: PathLike, what: str = "inference data") -> List[Tuple[str, str]]:
-    """``(relative name, path)`` of every CSV part of ``location``, sorted by relative name (a file: itself).
+    """``(name, path)`` of every CSV part of ``location``, sorted by name (a file: itself).
 
-    Subfolders are walked (their relative names keep the folder, ``day=1/part-00000.csv``), except
-    hidden ones. An empty folder, or one whose only CSV files are ignored, is an error.
+    Only the folder's own files are parts: subfolders are not read (a processing job's input folder may
+    hold other inputs below it, e.g. the step's ``code/``). A folder without a part is an error.
     """
     path = os.fspath(location)
     if os.path.isfile(path):
@@ -51,27 +51,23 @@ def list_parts(location: PathLike, what: str = "inference data") -> List[Tuple[s
             file=path,
         )
     parts: List[Tuple[str, str]] = []
-    for folder, directories, names in os.walk(path):
-        directories[:] = sorted(d for d in directories if not d.startswith(("_", ".")))
-        for name in sorted(names):
-            full = os.path.join(folder, name)
-            relative = os.path.relpath(full, path).replace(os.sep, "/")
-            if is_ignored(name):
-                continue
-            if not name.endswith(PART_SUFFIX):
-                raise PartsError(
-                    "%s is not a CSV part of the batch" % relative,
-                    fix="a batch folder holds only headerless .csv parts (plain text, lower-case .csv; "
-                    "gzip parts are not read), ground-truth.csv and marker files whose names start with "
-                    "_ or .: remove or rename it",
-                    file=full,
-                )
-            parts.append((relative, full))
+    for name in sorted(os.listdir(path)):
+        full = os.path.join(path, name)
+        if is_ignored(name) or not os.path.isfile(full):
+            continue
+        if not name.endswith(PART_SUFFIX):
+            raise PartsError(
+                "%s is not a CSV part of the batch" % name,
+                fix="a batch folder holds only headerless .csv parts (plain text, lower-case .csv; "
+                "gzip parts are not read), ground-truth.csv and marker files whose names start with "
+                "_ or .: remove or rename it",
+                file=full,
+            )
+        parts.append((name, full))
     if not parts:
         raise PartsError(
             "no %s CSV part in the batch folder" % what,
-            fix="put the batch's headerless .csv parts (e.g. part-00000.csv) in the folder",
+            fix="put the batch's headerless .csv parts (e.g. part-00000.csv) directly in the folder",
             file=path,
         )
-    parts.sort(key=lambda item: item[0])
     return parts

@@ -44,7 +44,7 @@ def validate(source: Path, out: Path) -> int:
 
 
 def score(features: Path, predictions: Path) -> None:
-    """What batch transform writes: ``<part>.out`` per part, here the row's number (0, 1, …) over the batch."""
+    """What batch transform writes: ``<part>.out`` per part; here each row's number in the batch."""
     number = 0
     for part in sorted(features.rglob("*.csv")):
         rows = len(part.read_text().splitlines())
@@ -57,14 +57,13 @@ def score(features: Path, predictions: Path) -> None:
 # --- listing ---------------------------------------------------------------------------------------------
 
 
-def test_parts_are_listed_in_key_order_without_markers_or_ground_truth(batch: Path) -> None:
-    (batch / "day=2").mkdir()
-    (batch / "day=2" / "part-00000.csv").write_text(LINES[0] + "\n")
-    (batch / "_temporary").mkdir()  # Spark's scratch folder: never data
-    (batch / "_temporary" / "part-9.csv").write_text("junk\n")
+def test_parts_are_listed_in_key_order_without_markers_ground_truth_or_subfolders(batch: Path) -> None:
+    (batch / "part-00010.csv").write_text(LINES[0] + "\n")
+    (batch / "code").mkdir()  # a processing job's other inputs may sit below its input folder
+    (batch / "code" / "preprocess.py").write_text("")
     (batch / ".hidden.csv").write_text("junk\n")
-    # S3's key order: "day=2/…" sorts before "part-…"
-    assert [name for name, _ in list_parts(batch)] == ["day=2/part-00000.csv", *part_names()]
+    (batch / "_manifest").write_text("{}")
+    assert [name for name, _ in list_parts(batch)] == [*part_names(), "part-00010.csv"]
 
 
 def test_a_file_that_is_not_a_csv_part_is_named(batch: Path) -> None:

@@ -39,7 +39,9 @@ def argv(batch: dict[str, Path]) -> list[str]:
 
 def test_join_writes_data_quality_input_and_predictions(batch: dict[str, Path]) -> None:
     assert join.main(argv(batch)) == 0
-    assert sorted(p.name for p in (batch["output"] / "data-quality-input").iterdir()) == ["inference-data.csv"]
+    assert sorted(p.name for p in (batch["output"] / "data-quality-input").iterdir()) == [
+        "inference-data.csv"
+    ]
     joined = pd.read_csv(batch["output"] / "data-quality-input" / "inference-data.csv", dtype={"sex": object})
     assert list(joined.columns) == list(FEATURES)  # input drift; the predictions go to model quality
     predictions = pd.read_csv(batch["output"] / "predictions.csv", header=None)[0]
@@ -70,7 +72,8 @@ def test_row_count_mismatch_names_both_counts(
 ) -> None:
     (batch["predictions"] / "inference-data.csv.out").write_text("1.0\n" * 29)
     with pytest.raises(
-        DataError, match=r"part inference-data.csv: 30 feature rows \(.*inference-data.csv\) but 29 predictions"
+        DataError,
+        match=r"part inference-data.csv: 30 feature rows \(.*inference-data.csv\) but 29 predictions",
     ):
         join.join(str(batch["features"]), str(batch["predictions"]), str(batch["output"]), ABALONE)
     assert join.main(argv(batch)) == 2
