@@ -25,8 +25,14 @@ endif
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
+# An existing .venv with the SageMaker SDK v2 is cleared of it first: v2 is one package that owns
+# sagemaker/serve, sagemaker/core, ...; upgrading in place lets pip uninstall v2 after installing v3's
+# packages into the same folders, which deletes v3 files (ModuleNotFoundError: sagemaker.serve.spec).
 $(STAMP): pyproject.toml constraints.txt
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	@if $(BIN)/pip show sagemaker 2>/dev/null | grep -q '^Version: 2\.'; then \
+		echo "removing the SageMaker SDK v2 from $(VENV) before installing v3"; \
+		$(BIN)/pip uninstall --quiet --yes sagemaker sagemaker-core; fi
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 

@@ -75,7 +75,7 @@ variable "bucket_train_prefix" {
 }
 
 variable "bucket_inf_prefix" {
-  description = "Key prefix for inference data: a .csv created under it starts the batch-inference pipeline."
+  description = "Key prefix for inference data: a .csv created under it starts the batch-inference pipeline, except part-*.csv parts of a multi-file batch: a _SUCCESS object in their folder starts one run over it."
   type        = string
 
   validation {

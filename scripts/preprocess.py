@@ -16,8 +16,10 @@ Subcommands (run as ``python3 preprocess.py <subcommand> ...`` in the SKLearn pr
 
 ``validate``
     Reads a raw, headerless inference CSV (the features), validates it and writes it, normalised and with the
-    same rows, as ``inference-data.csv`` for batch transform. No transformation here: serving applies the
-    transformer saved with the model, so training and serving can never disagree.
+    same rows, as ``inference-data.csv`` for batch transform. A batch folder of CSV parts
+    (``batch_parts.py``) gives one validated output part per input part, under the same name. No
+    transformation here: serving applies the transformer saved with the model, so training and serving
+    can never disagree.
 
 The transformer is a plain JSON document (not a pickle: the SKLearn and XGBoost containers ship different
 scikit-learn versions)::
@@ -43,6 +45,7 @@ import logging
 import os
 from typing import Any, Dict, List, Optional, Set, Tuple
 
+import batch_parts
 import datafiles
 import dataset
 import numpy as np
@@ -279,12 +282,41 @@ def fit(
     return outputs
 
 
-def validate(input_path: str, output_dir: str, schema: Dataset) -> str:
-    """The ``validate`` subcommand; returns the written file."""
-    source = datafiles.find_single_csv(input_path, preferred=datafiles.INFERENCE_FILE)
-    frame = datafiles.read_features_csv(source, schema)
-    logger.info("%s: %d valid rows", source, len(frame))
-    return datafiles.write_csv_atomic(frame, os.path.join(output_dir, datafiles.INFERENCE_FILE))
+def validate(input_path: str, output_dir: str, schema: Dataset) -> List[str]:
+    """The ``validate`` subcommand; returns the written files.
+
+    One batch file is written as ``inference-data.csv``. A folder of parts (``batch_parts``) is
+    validated part by part (an error names the part, row and column) and written as one output part per
+    input part under the same relative name, so batch transform's instances each score whole parts and
+    name their results ``<part>.out``. Nothing is written unless every part is valid.
+    """
+    parts = batch_parts.list_parts(input_path)
+    if len(parts) > 1:  # Spark writes empty parts for empty partitions: they hold no rows to score
+        blank = [relative for relative, source in parts if _is_blank(source)]
+        if blank and len(blank) < len(parts):
+            logger.warning("skipping %d empty part(s): %s", len(blank), ", ".join(blank))
+            parts = [item for item in parts if item[0] not in blank]
+    if len(parts) == 1:
+        parts = [(datafiles.INFERENCE_FILE, parts[0][1])]
+    rows = 0
+    with datafiles.staged_outputs() as stage:
+        for relative, source in parts:
+            frame = datafiles.read_features_csv(source, schema)
+            stage.write_csv(os.path.join(output_dir, *relative.split("/")), frame)
+            rows += len(frame)
+            logger.info("%s: %d valid rows", source, len(frame))
+            del frame
+        written = stage.commit()
+    logger.info("%d part(s), %d rows in all", len(parts), rows)
+    return written
+
+
+def _is_blank(path: str, limit: int = 1 << 16) -> bool:
+    """An empty or whitespace-only file (only small files are read to tell)."""
+    if os.path.getsize(path) > limit:
+        return False
+    with open(path, "rb") as handle:
+        return not handle.read().strip()
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -1,9 +1,13 @@
 """Pipeline trigger: starts SageMaker pipelines from S3 data drops and from a model-quality failure.
 
 - S3 ``Object Created`` under ``BUCKET_TRAIN_PREFIX/`` -> the training pipeline (``InputDataUri``).
-- S3 ``Object Created`` of a ``.csv`` under ``BUCKET_INF_PREFIX/`` whose file name does not start with
-  ``ground-truth`` -> the inference pipeline (``InputDataUri``, and ``GroundTruthUri`` = the folder's
-  ``ground-truth.csv`` when it exists, else ``none``).
+- S3 ``Object Created`` of a ``.csv`` under ``BUCKET_INF_PREFIX/`` whose file name starts with neither
+  ``ground-truth`` nor ``part-`` -> the inference pipeline for that one file (``InputDataUri``, and
+  ``GroundTruthUri`` = the folder's ``ground-truth.csv`` when it exists, else ``none``).
+- A multi-file batch: a folder ``BUCKET_INF_PREFIX/<batch>/`` of parts named ``part-*.csv`` (Spark's and
+  Hadoop's names), then an object ``_SUCCESS`` in that folder (their completion marker), written last.
+  The parts start nothing; the marker starts ONE execution for the folder (``InputDataUri`` =
+  ``s3://<bucket>/<batch folder>/``, ground truth as above). Twenty parts, one execution.
 - ``ModelQualityCalcStep`` ``Failed`` on the inference pipeline -> the HPO pipeline, unless an HPO
   execution is already running (reserved concurrency 1 on this function serialises that check).
 
@@ -27,6 +31,9 @@ log = logging.getLogger(__name__)
 
 MODEL_QUALITY_STEP = common.contract("steps", "model_quality")
 GROUND_TRUTH_FILE = "ground-truth.csv"
+# A multi-file inference batch: parts named like Spark's and Hadoop's, then their completion marker.
+PART_PREFIX = "part-"
+BATCH_COMPLETE_MARKER = "_SUCCESS"
 # GroundTruthUri when there is none: the inference pipeline skips its model-quality branch.
 NO_GROUND_TRUTH = common.contract("sentinels", "no_ground_truth")
 # An HPO execution in one of these states is running: never start a second one.
@@ -120,6 +127,8 @@ def plan_s3(event: S3ObjectCreated, config: TriggerConfig) -> StartRequest | Ign
     identity = event.sequencer or event.etag or event.envelope.id
     if key.endswith("/") or not name:
         return Ignore(f"{event.uri} is a folder marker, not a data file")
+    if name == BATCH_COMPLETE_MARKER:
+        return _plan_batch_folder(event, config, identity)
     if name.lower().endswith(".csv") and not name.endswith(".csv"):
         # The steps list their input folder for "*.csv" (case-sensitive, as S3 keys are): a started run
         # would find no data. Only keys the steps will read start a pipeline.
@@ -143,6 +152,11 @@ def plan_s3(event: S3ObjectCreated, config: TriggerConfig) -> StartRequest | Ign
                 "(upload it before the inference data)"
             )
         folder = posixpath.dirname(key)
+        if name.startswith(PART_PREFIX):
+            return Ignore(
+                f"{event.uri} is a part of the multi-file batch s3://{event.bucket}/{folder}/: its "
+                f"{BATCH_COMPLETE_MARKER} object (written after the last part) starts the folder's one run"
+            )
         return StartRequest(
             pipeline=config.inference_pipeline,
             parameters=(("InputDataUri", event.uri),),
@@ -154,6 +168,31 @@ def plan_s3(event: S3ObjectCreated, config: TriggerConfig) -> StartRequest | Ign
     return Ignore(
         f"{event.uri} is under neither the training prefix {config.train_prefix!r} "
         f"nor the inference prefix {config.inference_prefix!r}"
+    )
+
+
+def _plan_batch_folder(event: S3ObjectCreated, config: TriggerConfig, identity: str) -> StartRequest | Ignore:
+    """The completion marker of a multi-file inference batch: one run over the marker's folder."""
+    folder = posixpath.dirname(event.key)
+    if not _under(event.key, config.inference_prefix):
+        return Ignore(
+            f"{event.uri} marks a folder complete, which starts a run only under the inference prefix "
+            f"{config.inference_prefix!r} (training data is one .csv)"
+        )
+    if folder.strip("/") == config.inference_prefix.strip("/"):
+        return Ignore(
+            f"{event.uri} is directly under the inference prefix: put each batch's parts and its "
+            f"{BATCH_COMPLETE_MARKER} in a folder of its own (<prefix>/<batch>/), so a run reads one batch"
+        )
+    # The trailing slash: the prefix s3://b/inference/batch-1 would also hold batch-10/ (S3 prefixes).
+    batch_uri = f"s3://{event.bucket}/{folder}/"
+    return StartRequest(
+        pipeline=config.inference_pipeline,
+        parameters=(("InputDataUri", batch_uri),),
+        token=client_request_token("batch", config.inference_pipeline, event.bucket, event.key, identity),
+        description=f"Started by the pipeline trigger for the multi-file batch {batch_uri}",
+        ground_truth_bucket=event.bucket,
+        ground_truth_key=f"{folder}/{GROUND_TRUTH_FILE}",
     )
 
 

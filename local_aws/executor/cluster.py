@@ -1,5 +1,5 @@
-"""Multi-instance processing jobs run locally: the hosts (``algo-1`` …), their private trees, SageMaker's
-``/opt/ml/config/resourceconfig.json``, and the hosts' processes run side by side."""
+"""Multi-instance jobs run locally: the hosts (``algo-1`` …), their private trees, SageMaker's
+``/opt/ml/config/resourceconfig.json`` (processing), and the hosts' processes run side by side."""
 
 from __future__ import annotations
 
@@ -19,11 +19,16 @@ T = TypeVar("T")
 def hosts(arguments: Mapping[str, Any]) -> list[str]:
     """``algo-1`` … ``algo-N`` for ``ProcessingResources.ClusterConfig.InstanceCount`` = N (default 1)."""
     cluster = (arguments.get("ProcessingResources") or {}).get("ClusterConfig") or {}
+    return host_names(cluster.get("InstanceCount", 1))
+
+
+def host_names(count: Any) -> list[str]:
+    """``algo-1`` … ``algo-N`` for an ``InstanceCount`` of N (1 when it is missing or not a number)."""
     try:
-        count = int(cluster.get("InstanceCount", 1))
+        number = int(count)
     except (TypeError, ValueError):
-        count = 1
-    return [f"algo-{i}" for i in range(1, max(count, 1) + 1)]
+        number = 1
+    return [f"algo-{i}" for i in range(1, max(number, 1) + 1)]
 
 
 def host_root(root: Path, names: list[str], index: int) -> Path:

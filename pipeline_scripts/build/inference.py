@@ -178,12 +178,15 @@ def _networking(ctx: BuildContext) -> Networking | None:
 
 
 def _data_quality_step(ctx: BuildContext, params: InferenceParameters, join: Any) -> Any:
-    """The batch against the approved version's baseline: violations notify (the step succeeds)."""
-    joined = steps.output_uri(join, "joined")
+    """The batch against the approved version's baseline: violations notify (the step succeeds).
+
+    The data set is join's ``data-quality-input/``: one CSV part with a header per batch part (the
+    features and the prediction), not the rest of join's output (``predictions.csv`` has no header)."""
+    dataset = Join(on="/", values=[steps.output_uri(join, "joined"), "data-quality-input"])
     if ctx.config.pipelines.inference.data_quality_engine == "model_monitor":
         from pipeline_scripts.build.model_monitor import check_quality_check_step
 
-        return check_quality_check_step(ctx, joined, params.baseline_statistics, params.baseline_constraints)
+        return check_quality_check_step(ctx, dataset, params.baseline_statistics, params.baseline_constraints)
     arguments = [
         "check",
         "--input",
@@ -203,9 +206,7 @@ def _data_quality_step(ctx: BuildContext, params: InferenceParameters, join: Any
         steps.DATA_QUALITY_CHECK,
         "data_quality.py",
         inputs=[
-            steps.processing_input(
-                "dataset", Join(on="/", values=[joined, "data-quality-input.csv"]), f"{P}/input"
-            ),
+            steps.processing_input("dataset", dataset, f"{P}/input"),
             steps.processing_input("statistics", params.baseline_statistics, f"{P}/baseline/statistics"),
             steps.processing_input("constraints", params.baseline_constraints, f"{P}/baseline/constraints"),
         ],

@@ -67,13 +67,13 @@ def baseline_quality_check_step(ctx: BuildContext, dataset_uri: Any) -> QualityC
 
 
 def check_quality_check_step(
-    ctx: BuildContext, joined_uri: Any, statistics_uri: Any, constraints_uri: Any
+    ctx: BuildContext, dataset_uri: Any, statistics_uri: Any, constraints_uri: Any
 ) -> QualityCheckStep:
-    """Inference: check the joined batch against the approved version's baseline."""
+    """Inference: check the batch (join's data-quality-input/ parts) against the approved baseline."""
     return _QualityCheckStep(
         name=steps.DATA_QUALITY_CHECK,
         quality_check_config=DataQualityCheckConfig(
-            baseline_dataset=joined_uri,
+            baseline_dataset=dataset_uri,
             dataset_format=DatasetFormat.csv(header=True),
             output_s3_uri=ctx.s3_output("data_quality"),
         ),

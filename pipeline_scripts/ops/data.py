@@ -11,6 +11,10 @@ from pipeline_scripts.config import Config
 from pipeline_scripts.config.dataset import dataset_path
 from pipeline_scripts.errors import DataError
 
+# A multi-file inference batch (code/lambda_function/pipeline_trigger.py): parts, then the marker.
+PART_PREFIX = "part-"
+BATCH_MARKER = "_SUCCESS"
+
 
 def upload_data(
     s3: Any,
@@ -26,10 +30,12 @@ def upload_data(
     Each upload is a batch folder ``<prefix>/<batch>/`` (default name: the UTC time,
     ``batch-YYYYMMDDTHHMMSSZ``).
     Training: ``training-data.csv`` under the training prefix. Inference: ``ground-truth.csv`` first, then
-    ``inference-data.csv`` (the trigger) under the inference prefix. Existing objects are never
-    overwritten: a batch name that is already used is an error, checked before anything is uploaded, and
-    each object is written with ``IfNoneMatch="*"`` (an S3 conditional write), so an upload of the same
-    batch that started meanwhile makes this one fail (``PreconditionFailed``) instead of overwriting it.
+    ``inference-data.csv`` (the trigger) under the inference prefix; or, when ``data_dir`` holds
+    ``part-*.csv`` files, a multi-file batch: those parts, then an empty ``_SUCCESS`` (the trigger).
+    Existing objects are never overwritten: a batch name that is already used is an error, checked before
+    anything is uploaded, and each object is written with ``IfNoneMatch="*"`` (an S3 conditional write),
+    so an upload of the same batch that started meanwhile makes this one fail (``PreconditionFailed``)
+    instead of overwriting it.
     """
     env = config.env
     data_dir = data_dir or dataset_path(env).parent
@@ -43,7 +49,8 @@ def upload_data(
         names = ["training-data.csv"]
         prefix = f"{env.bucket_train_prefix}/{batch}"
     elif kind == "inference":
-        names = ["ground-truth.csv", "inference-data.csv"]  # ground truth first: the trigger pairs it
+        # Ground truth first: the trigger pairs it. A folder of part-*.csv is a multi-file batch.
+        names = ["ground-truth.csv", *(_parts(data_dir) or ["inference-data.csv"])]
         prefix = f"{env.bucket_inf_prefix}/{batch}"
     else:
         raise DataError(f"unknown data kind {kind!r}", hint="use training or inference")
@@ -57,17 +64,32 @@ def upload_data(
         files.append((path, f"{prefix}/{filename}"))
     # The files first (local, and the likelier problem), then the batch folder.
     check_data_files({Path(key).name: path for path, key in files}, config.dataset)
-    for _, key in files:
+    uploads: list[tuple[str, Path | None]] = [(key, path) for path, key in files]
+    if names[-1].startswith(PART_PREFIX):  # the marker last: it starts the run of the whole folder
+        uploads.append((f"{prefix}/{BATCH_MARKER}", None))
+    for key, _ in uploads:
         if _object_exists(s3, env.bucket_name, key):
             raise DataError(
                 f"s3://{env.bucket_name}/{key} already exists",
                 hint="choose a new --batch name; nothing was uploaded or overwritten",
             )
     uris: list[str] = []
-    for path, key in files:
-        put_new_object(s3, env.bucket_name, key, path.read_bytes(), uploaded=uris)
+    for key, source in uploads:  # one file in memory at a time
+        body = source.read_bytes() if source is not None else b""
+        put_new_object(s3, env.bucket_name, key, body, uploaded=uris)
         uris.append(f"s3://{env.bucket_name}/{key}")
     return uris
+
+
+def _parts(data_dir: Path) -> list[str]:
+    """The ``part-*.csv`` files of a multi-file inference batch in ``data_dir`` (sorted), or none."""
+    parts = sorted(p.name for p in data_dir.glob(f"{PART_PREFIX}*.csv") if p.is_file())
+    if parts and (data_dir / "inference-data.csv").is_file():
+        raise DataError(
+            f"{data_dir} holds both inference-data.csv and {len(parts)} part-*.csv file(s)",
+            hint="a batch is one file or a folder of parts: keep one of them in that folder",
+        )
+    return parts
 
 
 def put_new_object(s3: Any, bucket: str, key: str, body: bytes, *, uploaded: list[str]) -> None:
@@ -99,15 +121,18 @@ def check_data_files(files: dict[str, Path], schema: Any) -> None:
     }
     rows: dict[str, int] = {}
     for name, path in files.items():
+        reader = datafiles.read_features_csv if name.startswith(PART_PREFIX) else readers[name]
         try:
-            rows[name] = len(readers[name](str(path), schema))
+            rows[name] = len(reader(str(path), schema))
         except datafiles.StepError as exc:
             raise DataError(str(exc), hint="fix the file and upload again; nothing was uploaded") from exc
-    if "ground-truth.csv" in rows and rows["ground-truth.csv"] != rows.get("inference-data.csv"):
+    inference = {name: count for name, count in rows.items() if name != "ground-truth.csv"}
+    if "ground-truth.csv" in rows and rows["ground-truth.csv"] != sum(inference.values()):
+        scored = ", ".join(str(files[name]) for name in inference)
         raise DataError(
-            f"{files['ground-truth.csv']} has {rows['ground-truth.csv']} rows but "
-            f"{files['inference-data.csv']} has {rows.get('inference-data.csv')}: ground truth needs one "
-            "value per inference row, in the same order",
+            f"{files['ground-truth.csv']} has {rows['ground-truth.csv']} rows but {scored} "
+            f"{'has' if len(inference) == 1 else 'have'} {sum(inference.values())}: ground truth needs one "
+            "value per inference row, in the same order (of a multi-file batch: the parts' name order)",
             hint="fix the files and upload again; nothing was uploaded",
         )
 

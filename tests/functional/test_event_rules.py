@@ -46,6 +46,8 @@ SAMPLES = {
     "s3_object_created_inference": {"inference-data"},
     # The rule matches every object under the prefix; the pipeline trigger ignores ground-truth files.
     "s3_object_created_ground_truth": {"inference-data"},
+    # A multi-file batch's completion marker reaches the trigger by the same rule (no pattern change).
+    "s3_object_created_batch_complete": {"inference-data"},
     "s3_object_created_other_prefix": set(),
     # Custom message (custom-0) and the HPO trigger; step-status leaves this pair to custom-0: one e-mail.
     "step_model_quality_failed": {"model-quality-failed", "custom-0"},

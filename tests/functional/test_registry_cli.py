@@ -247,3 +247,34 @@ def test_a_file_the_pipeline_would_reject_is_reported_before_any_upload(
     assert "ground-truth.csv has 3 rows but" in err
     assert "inference-data.csv has 5" in err
     assert "Contents" not in s3.list_objects_v2(Bucket="mlops-local-bucket", Prefix="abalone/")
+
+
+def test_a_folder_of_parts_uploads_as_a_multi_file_batch_with_its_marker_last(
+    sm: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="mlops-local-bucket")
+    rows = (ROOT / "data" / "inference-data.csv").read_text().splitlines()
+    for index, chunk in enumerate((rows[:3], rows[3:7], rows[7:8])):
+        (tmp_path / f"part-{index:05d}.csv").write_text("\n".join(chunk) + "\n")
+    (tmp_path / "ground-truth.csv").write_text("1\n" * 7)
+    argv = ["data", "upload", "inference", "--data-dir", str(tmp_path), "--batch", "b9"]
+    assert main(argv) == EXIT_ERROR  # 7 values for 8 rows: nothing is uploaded
+    err = capsys.readouterr().err
+    assert "ground-truth.csv has 7 rows but" in err and "part-00002.csv have 8" in err
+    assert "Contents" not in s3.list_objects_v2(Bucket="mlops-local-bucket", Prefix="abalone/")
+
+    (tmp_path / "ground-truth.csv").write_text("1\n" * 8)
+    assert main(argv) == 0
+    folder = "s3://mlops-local-bucket/abalone/inference/b9"
+    assert capsys.readouterr().out.splitlines() == [
+        f"uploaded {folder}/{name}"
+        for name in ("ground-truth.csv", "part-00000.csv", "part-00001.csv", "part-00002.csv", "_SUCCESS")
+    ]  # ground truth first, the marker (which starts the one run) last
+    assert (
+        s3.get_object(Bucket="mlops-local-bucket", Key="abalone/inference/b9/_SUCCESS")["Body"].read() == b""
+    )
+
+    (tmp_path / "inference-data.csv").write_text(rows[0] + "\n")
+    assert main([*argv[:-1], "b10"]) == EXIT_ERROR
+    assert "holds both inference-data.csv and 3 part-*.csv file(s)" in capsys.readouterr().err

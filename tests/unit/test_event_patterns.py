@@ -277,7 +277,11 @@ RULES: dict[str, tuple[dict[str, Any], set[str]]] = {
     "training-data": (s3_rule("abalone/training"), {"s3_object_created_training.json"}),
     "inference-data": (
         s3_rule("abalone/inference"),
-        {"s3_object_created_inference.json", "s3_object_created_ground_truth.json"},
+        {
+            "s3_object_created_inference.json",
+            "s3_object_created_ground_truth.json",
+            "s3_object_created_batch_complete.json",
+        },
     ),
     "step-status": (STEP_STATUS, {"step_model_quality_failed.json", "step_preprocess_failed.json"}),
     "model-quality-failed": (MODEL_QUALITY_FAILED, {"step_model_quality_failed.json"}),
@@ -295,7 +299,7 @@ def test_project_rules_select_exactly_their_sample_events(rule: str) -> None:
 
 
 def test_every_sample_event_is_a_full_envelope() -> None:
-    assert len(ALL_EVENTS) == 15
+    assert len(ALL_EVENTS) == 16
     for name in ALL_EVENTS:
         event = load(name)
         assert set(event) == {

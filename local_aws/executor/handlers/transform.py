@@ -4,7 +4,10 @@ The model comes from ``DescribeModel``: ``ModelDataUrl`` is extracted to ``/opt/
 serving program (``SAGEMAKER_PROGRAM``) from ``SAGEMAKER_SUBMIT_DIRECTORY`` (an S3 tarball, or a
 directory inside the model) to ``/opt/ml/code``. :mod:`local_aws.executor.serving_runner` sends every
 object under ``TransformInput``'s S3 location through it, and each result is written to
-``<S3OutputPath>/<object path relative to the input>.out``, as batch transform names them.
+``<S3OutputPath>/<object path relative to the input>.out``, as batch transform names them. With
+``TransformResources.InstanceCount`` N the objects are dealt out to N runner processes (``algo-1`` …) that
+score side by side, as batch transform distributes whole objects across its instances (one object is never
+split between instances).
 Models without ``SAGEMAKER_PROGRAM`` (built-in algorithm containers) are not supported locally.
 """
 
@@ -19,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from local_aws.executor import archives, process, s3io
+from local_aws.executor import archives, cluster, process, s3io
 from local_aws.executor.handlers.base import (
     ResolvedStep,
     StepContext,
@@ -116,6 +119,39 @@ def describe(name: str, job_arn: str, arguments: Mapping[str, Any], **extra: Any
     return properties
 
 
+def _run_hosts(
+    ctx: StepContext,
+    name: str,
+    *,
+    root: Path,
+    spec: Mapping[str, Any],
+    items: list[dict[str, str]],
+    env: Mapping[str, str],
+    hosts: list[str],
+) -> list[tuple[str, process.ProcessResult]]:
+    """Score ``items`` on ``hosts``: batch transform gives each instance whole S3 objects (here dealt out
+    in key order, one process per instance, side by side); returns the hosts that failed."""
+    shares = [(host, items[index :: len(hosts)]) for index, host in enumerate(hosts)]
+    shares = [(host, share) for host, share in shares if share] or [(hosts[0], [])]
+
+    def run_host(index: int) -> process.ProcessResult:
+        host, share = shares[index]
+        spec_path = root / (f"transform-spec-{host}.json" if len(shares) > 1 else "transform-spec.json")
+        spec_path.write_text(json.dumps({**spec, "items": share}, indent=2))
+        log.debug("%s: %s scores %d object(s)", name, host, len(share))
+        return process.run(
+            [sys.executable, str(RUNNER), "--spec", str(spec_path)],
+            env=dict(env),
+            cwd=Path(str(spec["code_dir"])),
+            log_dir=ctx.log_dir,
+            name=name if len(shares) == 1 else f"{name}-{host}",
+            cancel=ctx.cancel,
+        )
+
+    results = cluster.run_all(run_host, len(shares))
+    return [(shares[i][0], result) for i, result in enumerate(results) if not result.ok]
+
+
 def run(step: ResolvedStep, ctx: StepContext) -> StepOutcome:
     args = step.arguments
     name = ctx.job_name()
@@ -161,26 +197,19 @@ def run(step: ResolvedStep, ctx: StepContext) -> StepOutcome:
             "input_filter": processing.get("InputFilter"),
             "join_source": processing.get("JoinSource"),
             "output_filter": processing.get("OutputFilter"),
-            "items": items,
         }
-        spec_path = root / "transform-spec.json"
-        spec_path.write_text(json.dumps(spec, indent=2))
         env = base_environment()
         env.update(paths.map_environment(environment))
         env.update(
             paths.map_environment({str(k): str(v) for k, v in (args.get("Environment") or {}).items()})
         )
         env.update({"PYTHONPATH": str(code_dir), "SM_MODEL_DIR": str(model_dir)})
-        result = process.run(
-            [sys.executable, str(RUNNER), "--spec", str(spec_path)],
-            env=env,
-            cwd=code_dir,
-            log_dir=ctx.log_dir,
-            name=name,
-            cancel=ctx.cancel,
-        )
-        if not result.ok:
-            reason = process.failure_reason(result, f"transform job {name}")
+        hosts = cluster.host_names((args.get("TransformResources") or {}).get("InstanceCount", 1))
+        failed = _run_hosts(ctx, name, root=root, spec=spec, items=items, env=env, hosts=hosts)
+        if failed:
+            host, result = failed[0]
+            what = f"transform job {name}" + (f" (host {host})" if len(hosts) > 1 else "")
+            reason = process.failure_reason(result, what)
             raise StepFailedError(
                 reason, describe(name, job_arn, args, TransformJobStatus="Failed", FailureReason=reason)
             )

@@ -155,11 +155,19 @@ def tar_gz(files: dict[str, str]) -> bytes:
     return raw.getvalue()
 
 
-def transform_pipeline(env: LocalAws, data_processing: dict[str, str] | None = None) -> dict[str, Any]:
+def transform_pipeline(
+    env: LocalAws,
+    data_processing: dict[str, str] | None = None,
+    *,
+    instance_count: int = 1,
+    serve: str = SERVE,
+    objects: dict[str, str] | None = None,
+) -> dict[str, Any]:
     model_data = env.put("serving/model.tar.gz", tar_gz({"factor.json": '{"factor": 10}'}))
-    source = env.put("serving/sourcedir.tar.gz", tar_gz({"serve_tiny.py": SERVE}))
-    env.put("batch/a.csv", "1,x\n2,y\n")
-    env.put("batch/sub/b.csv", "3,z\n")
+    source = env.put("serving/sourcedir.tar.gz", tar_gz({"serve_tiny.py": serve}))
+    batch = "batch" if objects is None else "batch-many"
+    for key, body in (objects or {"a.csv": "1,x\n2,y\n", "sub/b.csv": "3,z\n"}).items():
+        env.put(f"{batch}/{key}", body)
     create = {
         "Name": "Create",
         "Type": "Model",
@@ -181,7 +189,7 @@ def transform_pipeline(env: LocalAws, data_processing: dict[str, str] | None = N
             "TransformInput": {
                 "ContentType": "text/csv",
                 "SplitType": "Line",
-                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/batch"}},
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/{batch}"}},
             },
             "TransformOutput": {
                 "S3OutputPath": {
@@ -193,7 +201,7 @@ def transform_pipeline(env: LocalAws, data_processing: dict[str, str] | None = N
                 "Accept": "text/csv",
                 "AssembleWith": "Line",
             },
-            "TransformResources": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge"},
+            "TransformResources": {"InstanceCount": instance_count, "InstanceType": "ml.m5.xlarge"},
         },
     }
     if data_processing:
@@ -215,6 +223,25 @@ def test_transform_scores_every_input_object_into_its_out_file(local_aws: LocalA
         ":model/" + steps["Create"]["Metadata"]["Model"]["Arn"].rsplit("/", 1)[-1]
     )
     assert ":transform-job/pipelines-" in steps["Score"]["Metadata"]["TransformJob"]["Arn"]
+
+
+def test_two_instances_score_whole_objects_in_two_processes(local_aws: LocalAws) -> None:
+    # Each output line: the prediction and the id of the process that scored it.
+    serve = SERVE.replace('"%g\\n" % p', '"%g,%d\\n" % (p, os.getpid())')
+    objects = {f"part-{i:05d}.csv": f"{i}\n{i}\n" for i in range(6)}
+    arn = local_aws.run(transform_pipeline(local_aws, instance_count=2, serve=serve, objects=objects))
+    assert local_aws.executor.describe(arn)["PipelineExecutionStatus"] == "Succeeded"
+    run_id = arn.rsplit("/", 1)[-1]
+    prefix = f"scored/{run_id}/"
+    assert local_aws.keys(prefix) == [f"{prefix}{name}.out" for name in objects]  # as batch transform names
+    scorer: dict[str, str] = {}
+    for index, name in enumerate(objects):
+        lines = local_aws.get(f"s3://{BUCKET}/{prefix}{name}.out").decode().splitlines()
+        assert [line.split(",")[0] for line in lines] == [f"{index * 10}", f"{index * 10}"]
+        (scorer[name],) = {line.split(",")[1] for line in lines}  # one object, one instance
+    processes = sorted(set(scorer.values()))
+    assert len(processes) == 2  # two instances, side by side
+    assert sorted(list(scorer.values()).count(p) for p in processes) == [3, 3]  # whole objects, shared out
 
 
 def test_transform_joins_input_and_output_when_asked(local_aws: LocalAws) -> None:

@@ -148,6 +148,74 @@ def test_ground_truth_check_that_is_denied_raises(event: Event, sagemaker: FakeS
     assert sagemaker.started == []
 
 
+# --------------------------------------------------------------------------- multi-file batches
+
+
+def test_the_completion_marker_starts_one_run_over_the_folder(
+    event: Event, sagemaker: FakeSageMaker, s3: Any
+) -> None:
+    s3.put_object(Bucket=BUCKET, Key="abalone/inference/batch-002/ground-truth.csv", Body=b"1\n2\n")
+    result = pipeline_trigger.handler(event("s3_object_created_batch_complete"), None)
+    assert result["status"] == "started"
+    (call,) = sagemaker.started
+    assert call["PipelineName"] == "mlops-local-batch-inference"
+    assert params(call) == {
+        # The trailing slash: the folder's objects only (not those of batch-0020/, which shares the prefix)
+        "InputDataUri": f"s3://{BUCKET}/abalone/inference/batch-002/",
+        "GroundTruthUri": f"s3://{BUCKET}/abalone/inference/batch-002/ground-truth.csv",
+    }
+    assert TOKEN.match(call["ClientRequestToken"])
+    assert "multi-file batch" in call["PipelineExecutionDescription"]
+
+
+def test_twenty_parts_and_their_marker_start_exactly_one_run(
+    event: Event, sagemaker: FakeSageMaker, s3: Any
+) -> None:
+    results = []
+    for index in range(20):
+        raw = event("s3_object_created_inference")
+        raw["detail"]["object"]["key"] = f"abalone/inference/batch-002/part-{index:05d}.csv"
+        raw["detail"]["object"]["sequencer"] = f"0065F0B7C1D2E3F5{index:02d}"
+        results.append(pipeline_trigger.handler(raw, None))
+    assert {r["status"] for r in results} == {"ignored"}
+    assert "_SUCCESS object (written after the last part) starts the folder's one run" in results[0]["reason"]
+    assert sagemaker.started == []
+    marker = event("s3_object_created_batch_complete")
+    pipeline_trigger.handler(marker, None)
+    pipeline_trigger.handler(marker, None)  # EventBridge delivers at least once: the same token
+    assert len(sagemaker.started) == 2
+    assert len(sagemaker.executions["mlops-local-batch-inference"]) == 1
+    assert params(sagemaker.started[0])["GroundTruthUri"] == "none"
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("abalone/inference/_SUCCESS", "directly under the inference prefix"),
+        ("abalone/training/batch-001/_SUCCESS", "only under the inference prefix"),
+        ("abalone/other/batch-001/_SUCCESS", "only under the inference prefix"),
+    ],
+)
+@pytest.mark.usefixtures("s3")
+def test_a_marker_outside_a_batch_folder_starts_nothing(
+    event: Event, sagemaker: FakeSageMaker, key: str, reason: str
+) -> None:
+    raw = event("s3_object_created_batch_complete")
+    raw["detail"]["object"]["key"] = key
+    result = pipeline_trigger.handler(raw, None)
+    assert result["status"] == "ignored"
+    assert reason in result["reason"]
+    assert sagemaker.started == []
+
+
+def test_a_single_csv_in_a_batch_folder_still_starts_its_own_run(event: Event) -> None:
+    raw = event("s3_object_created_inference")
+    raw["detail"]["object"]["key"] = "abalone/inference/batch-003/scores-2026-11-24.csv"
+    plan = plan_s3(common.parse_event(raw), CONFIG)
+    assert isinstance(plan, StartRequest)
+    assert dict(plan.parameters) == {"InputDataUri": f"s3://{BUCKET}/{raw['detail']['object']['key']}"}
+
+
 @pytest.mark.parametrize(
     ("case", "reason"),
     [
