@@ -24,7 +24,7 @@ from sagemaker.workflow.parameters import ParameterFloat, ParameterString
 from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.steps import TransformStep
 
-from pipeline_scripts.build import steps
+from pipeline_scripts.build import dq_steps, steps
 from pipeline_scripts.build.approved import ApprovedModel
 from pipeline_scripts.build.steps import BuildContext
 
@@ -170,12 +170,12 @@ def build_inference_pipeline(ctx: BuildContext, model: ApprovedModel) -> Pipelin
         ],
         if_steps=[model_quality],
         else_steps=[],
-        depends_on=[data_quality],
+        depends_on=[data_quality[-1]],
     )
     return Pipeline(
         name=env.pipeline_inf,
         parameters=params.all(),
-        steps=[create_model, preprocess, transform, join, data_quality, check_ground_truth],
+        steps=[create_model, preprocess, transform, join, *data_quality, check_ground_truth],
         sagemaker_session=ctx.session,
     )
 
@@ -187,48 +187,21 @@ def _vpc_config(ctx: BuildContext) -> dict[str, list[Any]] | None:
     return {"Subnets": list(env.subnet_id), "SecurityGroupIds": list(env.sg_id)}
 
 
-def _data_quality_step(ctx: BuildContext, params: InferenceParameters, join: Any) -> Any:
-    """The batch against the approved version's baseline: violations notify (the step succeeds)."""
+def _data_quality_step(ctx: BuildContext, params: InferenceParameters, join: Any) -> list[Any]:
+    """The batch against the approved version's baseline: violations notify (the step succeeds). One
+    step, or (processing.instance_count > 1, builtin engine) the shards and their merge (dq_steps)."""
     joined = steps.output_uri(join, "joined")
     if ctx.config.pipelines.inference.data_quality_engine == "model_monitor":
         from pipeline_scripts.build.model_monitor import check_quality_check_step
 
-        return check_quality_check_step(ctx, joined, params.baseline_statistics, params.baseline_constraints)
-    arguments = [
-        "check",
-        "--input",
-        f"{P}/input",
-        "--baseline-statistics",
-        f"{P}/baseline/statistics",
-        "--baseline-constraints",
-        f"{P}/baseline/constraints",
-        "--output",
-        f"{P}/output",
-        "--header",
-    ]
-    if ctx.config.pipelines.inference.fail_on_data_quality_violations:
-        arguments.append("--fail-on-violations")
-    return steps.script_step(
-        ctx,
-        steps.DATA_QUALITY_CHECK,
-        "data_quality.py",
-        inputs=[
-            ProcessingInput(
-                input_name="dataset",
-                source=Join(on="/", values=[joined, "data-quality-input.csv"]),
-                destination=f"{P}/input",
-            ),
-            ProcessingInput(
-                input_name="statistics",
-                source=params.baseline_statistics,
-                destination=f"{P}/baseline/statistics",
-            ),
-            ProcessingInput(
-                input_name="constraints",
-                source=params.baseline_constraints,
-                destination=f"{P}/baseline/constraints",
-            ),
-        ],
-        outputs=[steps.output(ctx, "data_quality", "output")],
-        arguments=arguments,
+        return [
+            check_quality_check_step(ctx, joined, params.baseline_statistics, params.baseline_constraints)
+        ]
+    return list(
+        dq_steps.check_steps(
+            ctx,
+            Join(on="/", values=[joined, "data-quality-input.csv"]),
+            params.baseline_statistics,
+            params.baseline_constraints,
+        )
     )

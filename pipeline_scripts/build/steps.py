@@ -191,6 +191,20 @@ def processor(
     )
 
 
+def processing_input(name: str, source: Any, destination: str, *, sharded: bool = False) -> ProcessingInput:
+    """A processing input from S3 (an object, or every object under a prefix) at ``destination``.
+
+    ``sharded``: on a job of N instances each gets a share of the objects (``ShardedByS3Key``: about
+    1/N of the keys; an instance may get none when there are fewer objects than instances); otherwise
+    every instance gets all of them (``FullyReplicated``, SageMaker's default)."""
+    return ProcessingInput(
+        input_name=name,
+        source=source,
+        destination=destination,
+        s3_data_distribution_type="ShardedByS3Key" if sharded else "FullyReplicated",
+    )
+
+
 def output(ctx: BuildContext, name: str, source: str, *, continuous: bool = False) -> ProcessingOutput:
     """A processing output at ``/opt/ml/processing/<source>`` uploaded under this execution's prefix.
 
@@ -214,10 +228,12 @@ def script_step(
     arguments: Sequence[Any],
     property_files: Sequence[PropertyFile] = (),
     depends_on: Sequence[Any] = (),
+    resources: JobResources | None = None,
 ) -> ProcessingStep:
-    """A processing step running ``scripts/<script>`` with the scripts directory as a library input."""
+    """A processing step running ``scripts/<script>`` with the scripts directory as a library input
+    (on ``resources``, by default pipelines.yaml's ``processing``)."""
     lib = ProcessingInput(input_name="lib", source=ctx.code.prefix_uri, destination=LIB_DIR)
-    step_args = processor(ctx, base_job_name=f"{ctx.kind}-{name}".lower()[:32]).run(
+    step_args = processor(ctx, base_job_name=f"{ctx.kind}-{name}".lower()[:32], resources=resources).run(
         code=ctx.code.script_uri(script),
         inputs=[*inputs, lib],
         outputs=list(outputs),
