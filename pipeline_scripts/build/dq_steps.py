@@ -48,6 +48,13 @@ def shard_count(ctx: BuildContext) -> int:
     return count
 
 
+def baseline_parts_arguments(ctx: BuildContext) -> list[str]:
+    """``preprocess.py fit``'s arguments for the baseline data: one part per instance when the baseline
+    is sharded (ShardedByS3Key distributes objects, so one file would go whole to one instance)."""
+    builtin = ctx.config.pipelines.inference.data_quality_engine == "builtin"
+    return ["--baseline-parts", str(shard_count(ctx))] if builtin and shard_count(ctx) > 1 else []
+
+
 def baseline_steps(ctx: BuildContext, dataset: Any) -> list[ProcessingStep]:
     """Statistics and constraints of ``dataset`` (a CSV with a header, or a prefix of such parts) in the
     output ``data_quality_baseline``; the last step returned writes them."""

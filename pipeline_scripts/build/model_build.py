@@ -78,6 +78,7 @@ def preprocess_step(ctx: BuildContext, params: TrainingParameters) -> Processing
             str(split.test_fraction),
             "--seed",
             str(split.seed),
+            *dq_steps.baseline_parts_arguments(ctx),
         ],
     )
 

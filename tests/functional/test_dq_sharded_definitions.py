@@ -121,8 +121,10 @@ def test_the_baseline_shards_then_merges_to_the_same_output(
     register_one, register_many = one[steps.REGISTER]["Arguments"], many[steps.REGISTER]["Arguments"]
     for key in ("ModelMetrics", "DriftCheckBaselines"):
         assert register_many[key]["ModelDataQuality"] == register_one[key]["ModelDataQuality"]
-    # Everything but the baseline steps is unchanged (but for the instance count of processing jobs).
-    others = set(one) - {steps.DATA_QUALITY_BASELINE}
+    # preprocess.py writes the baseline data in one part per instance (one object would go to one).
+    assert arguments(many[steps.PREPROCESS]) == [*arguments(one[steps.PREPROCESS]), "--baseline-parts", "3"]
+    # Everything else is unchanged (but for the instance count of processing jobs).
+    others = set(one) - {steps.DATA_QUALITY_BASELINE, steps.PREPROCESS}
     assert {n: same_but_instances(many[n]) for n in others} == {n: same_but_instances(one[n]) for n in others}
 
 
@@ -182,3 +184,4 @@ def test_the_model_monitor_engine_is_not_sharded() -> None:
         assert s[name]["Type"] == "QualityCheck"
         assert not {dq_steps.BASELINE_SHARDS, dq_steps.CHECK_SHARDS} & set(s)
         assert json.dumps(s[name]).count("ShardedByS3Key") == 0
+    assert "--baseline-parts" not in arguments(step_map(built["training"])[steps.PREPROCESS])
