@@ -125,3 +125,43 @@ def test_parts_over_shards_equal_one_instance_within_sketch_error(tmp_path: Path
     one = one_instance(data, tmp_path, "parts")
     assert_same_statistics(statistics_of(tmp_path / "merged"), statistics_of(one))
     assert load(tmp_path / "merged", "constraints.json") == load(one, "constraints.json")
+
+
+# --- a column typed differently across shards ---------------------------------------------------------
+
+
+def test_integral_in_one_shard_and_fractional_in_another_merge_as_one_instance_infers(tmp_path: Path) -> None:
+    whole = pd.DataFrame({"rings": [7, 9, 11, 8] * 250, "weight": [1, 2, 3, 4] * 250})
+    fractional = pd.DataFrame({"rings": [7, 9, 10, 8] * 250, "weight": [1.5, 2.25, 3.0, 0.5] * 250})
+    shares = [
+        write_csv(whole, tmp_path / "s1" / "p.csv").parent,
+        write_csv(fractional, tmp_path / "s2" / "p.csv").parent,
+    ]
+    assert merge(run_shards(tmp_path, shares, "mixed"), tmp_path / "merged") == 0
+    one = one_instance(pd.concat([whole, fractional], ignore_index=True), tmp_path, "mixed")
+    merged = statistics_of(tmp_path / "merged")
+    types = {f["name"]: f["inferred_type"] for f in merged["features"]}
+    assert types == {"rings": "Integral", "weight": "Fractional"}
+    assert_same_statistics(merged, statistics_of(one))
+    assert load(tmp_path / "merged", "constraints.json") == load(one, "constraints.json")
+    # The check of a batch typed the other way round in its shards: the same violations as one instance.
+    check_partials = run_shards(tmp_path, [shares[1], shares[0]], "mixed-check", one)
+    assert merge(check_partials, tmp_path / "merged-check", one) == 0
+    batch = one_instance(pd.concat([fractional, whole], ignore_index=True), tmp_path, "batch", one)
+    violations = load(tmp_path / "merged-check", "constraint_violations.json")
+    assert violations == load(batch, "constraint_violations.json")
+
+
+def test_numbers_in_one_shard_and_text_in_another_is_an_error_naming_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    numbers = pd.DataFrame({"a": [1, 2, 3], "code": [10, 20, 30]})
+    text = pd.DataFrame({"a": [4, 5, 6], "code": ["x", "20", "y"]})
+    shares = [
+        write_csv(numbers, tmp_path / "s1" / "p.csv").parent,
+        write_csv(text, tmp_path / "s2" / "p.csv").parent,
+    ]
+    assert merge(run_shards(tmp_path, shares, "text"), tmp_path / "merged") == 2
+    error = capsys.readouterr().err
+    assert "columns code are numbers in one shard and text in another" in error
+    assert "run the job on one instance" in error
