@@ -17,7 +17,11 @@ CSVs name their columns ``_c0 … _cN`` as Model Monitor does.
 Sharding: with ``--partial-output DIR`` each instance writes its shard's mergeable state to
 ``DIR/<host>/dq_partial.json`` (host from /opt/ml/config/resourceconfig.json) and ``data_quality.py merge
 --input DIR --output OUT [--baseline-statistics … --baseline-constraints …]`` writes the outputs one
-instance would have written on all the data (equal within the KLL sketch's error).
+instance would have written on all the data (equal within the KLL sketch's error). A shard's input may
+be empty (no file: SageMaker gives an instance no object when there are fewer than instances; blank parts;
+only a header): it writes an empty state, and ``merge`` fails only when every shard was empty. A column
+Integral in one shard and Fractional in another merges as one instance infers it; numbers in one shard
+and text in another is an error (the numeric shard kept no text to count as categories).
 
 Outputs (written to temporary names and renamed into ``--output`` only when everything succeeded):
 
