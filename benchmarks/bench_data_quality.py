@@ -17,6 +17,15 @@ and ≤ 1 GB peak (streamed: memory does not grow with rows); compute ≤ 3x the
 rows the floor is a streamed read-and-sum of the same file, against the end-to-end time). Generated
 files are cached in --work-dir.
 whylogs / evidently are timed too when they happen to be installed (they are not dependencies).
+
+Side by side with Evidently (not a dependency: it needs pandas < 3), in a separate interpreter::
+
+    python3 -m venv /tmp/evvenv && /tmp/evvenv/bin/pip install evidently 'pandas<3'
+    .venv/bin/python benchmarks/bench_data_quality.py --evidently-python /tmp/evvenv/bin/python
+
+times Evidently's ``DataDriftPreset`` report (reference = the baseline file, current = the check file;
+pandas reads the CSVs) against this engine's baseline + check on the same files, and prints which
+columns each calls drifted.
 """
 
 from __future__ import annotations
@@ -208,7 +217,64 @@ def optional_tools(train: Path, rows: int) -> list[str]:
     return lines
 
 
-def bench(rows: int, work: Path, repeat: int) -> list[str]:
+# Run by --evidently-python's interpreter: one JSON line of timings and per-column verdicts on stdout.
+# A ValueDrift's value is a distance (drift when >= threshold) or, for "p_value" methods, a p-value (< it).
+EVIDENTLY_SCRIPT = """
+import json, sys, time
+start = time.perf_counter()
+import evidently
+import pandas as pd
+from evidently import Report
+from evidently.presets import DataDriftPreset
+imported = time.perf_counter()
+reference, current = pd.read_csv(sys.argv[1]), pd.read_csv(sys.argv[2])
+read = time.perf_counter()
+document = Report([DataDriftPreset()]).run(current, reference).dict()
+done = time.perf_counter()
+columns = []
+for metric in document["metrics"]:
+    config = json.loads(json.dumps(metric["config"], default=str))
+    if not str(config.get("type", "")).endswith("ValueDrift"):
+        continue
+    value, threshold, method = float(metric["value"]), float(config["threshold"]), str(config["method"])
+    drifted = value < threshold if "p_value" in method else value >= threshold
+    columns.append({"column": config["column"], "method": method, "value": value, "drifted": drifted})
+print(json.dumps({
+    "import": imported - start, "read": read - imported, "report": done - read, "total": done - start,
+    "columns": columns, "versions": {"evidently": evidently.__version__, "pandas": pd.__version__},
+}))
+"""
+
+
+def evidently_side_by_side(
+    python: str, train: Path, current: Path, ours: float, drifted: list[str]
+) -> list[str]:
+    """Evidently's DataDriftPreset on the same two files, in the interpreter ``python``."""
+    start = time.perf_counter()
+    done = subprocess.run(  # noqa: S603  (an interpreter the user named, our own script, no shell)
+        [python, "-c", EVIDENTLY_SCRIPT, str(train), str(current)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        return [f"evidently: {python} exited {done.returncode}: {done.stderr.strip()[-500:]}"]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    versions = ", ".join(f"{name} {version}" for name, version in result["versions"].items())
+    flagged = [c["column"] for c in result["columns"] if c["drifted"]]
+    methods = sorted({c["method"] for c in result["columns"]})
+    return [
+        f"evidently DataDriftPreset ({versions}; {', '.join(methods)}): {wall:.2f} s wall"
+        f" = start-up and import {result['import']:.2f} s + pandas read of both CSVs {result['read']:.2f} s"
+        f" + report {result['report']:.2f} s",
+        f"  this engine, baseline + check end to end (start-up, reads and HTML reports included): "
+        f"{ours:.2f} s; Evidently's wall time is {wall / ours:.1f}x that",
+        f"  drifted columns: this engine {drifted or 'none'}; Evidently {flagged or 'none'}",
+    ]
+
+
+def bench(rows: int, work: Path, repeat: int, evidently_python: str | None = None) -> list[str]:
     train = generate(work / f"train-{rows}.csv", rows, seed=0)
     current = generate(work / f"current-{rows}.csv", rows, seed=1, shift_sd=0.25)
     baseline_dir, check_dir = work / f"baseline-{rows}", work / f"check-{rows}"
@@ -253,6 +319,11 @@ def bench(rows: int, work: Path, repeat: int) -> list[str]:
             f"  {step:<8} compute {compute:6.3f} s vs numpy floor {floor:6.3f} s = {ratio:4.2f}x"
             f"  target ≤ 3x  {'OK' if ratio <= 3 else 'MISSED'}"
         )
+    if evidently_python:
+        summary = json.loads((check_dir / "summary.json").read_text())
+        drifted = list(summary["drifted_features"])
+        for line in evidently_side_by_side(evidently_python, train, current, base[0] + check[0], drifted):
+            lines.append("  " + line)
     return lines
 
 
@@ -267,6 +338,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "dq-bench")
     parser.add_argument("--repeat", type=int, default=3, help="in-process repetitions (best is kept)")
     parser.add_argument("--with-others", action="store_true", help="time whylogs/evidently when installed")
+    parser.add_argument(
+        "--evidently-python",
+        metavar="PATH",
+        help="a Python interpreter with evidently installed (a separate venv): time its DataDriftPreset "
+        "on the same files, side by side",
+    )
     args = parser.parse_args(argv)
     sizes = args.rows or [int(os.environ.get("DQ_BENCH_ROWS", "0")) or 1_000_000]
     if args.ten_million and 10_000_000 not in sizes:
@@ -275,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     python = sys.version.split()[0]
     print(f"data_quality.py benchmark · {os.cpu_count()} CPUs · pyarrow: {pa is not None} · Python {python}")
     for rows in sizes:
-        for line in bench(rows, args.work_dir, args.repeat):
+        for line in bench(rows, args.work_dir, args.repeat, args.evidently_python):
             print(line, flush=True)
         if args.with_others:
             for line in optional_tools(args.work_dir / f"train-{rows}.csv", rows):

@@ -17,7 +17,11 @@ CSVs name their columns ``_c0 … _cN`` as Model Monitor does.
 Sharding: with ``--partial-output DIR`` each instance writes its shard's mergeable state to
 ``DIR/<host>/dq_partial.json`` (host from /opt/ml/config/resourceconfig.json) and ``data_quality.py merge
 --input DIR --output OUT [--baseline-statistics … --baseline-constraints …]`` writes the outputs one
-instance would have written on all the data (equal within the KLL sketch's error).
+instance would have written on all the data (equal within the KLL sketch's error). A shard's input may
+be empty (no file: SageMaker gives an instance no object when there are fewer than instances; blank parts;
+only a header): it writes an empty state, and ``merge`` fails only when every shard was empty. A column
+Integral in one shard and Fractional in another merges as one instance infers it; numbers in one shard
+and text in another is an error (the numeric shard kept no text to count as categories).
 
 Outputs (written to temporary names and renamed into ``--output`` only when everything succeeded):
 
@@ -134,7 +138,8 @@ def run_baseline(
 ) -> RunResult:
     """Baseline a dataset: statistics.json, constraints.json (and report.html) in ``output_dir``; with
     ``partial_output``, this shard's state in ``partial_output/<host>/`` instead (for ``merge``)."""
-    state = read_state(input_path, header, engine, block_bytes=block_bytes)
+    shard = bool(partial_output)
+    state = read_state(input_path, header, engine, block_bytes=block_bytes, shard=shard)
     config = config if config is not None else monitoring_config()
     if partial_output:
         extra = {"monitoring_config": config}
@@ -184,7 +189,14 @@ def run_check(
     """Check a dataset against a baseline; writes the five outputs to ``output_dir`` (or, with
     ``partial_output``, this shard's state to ``partial_output/<host>/``)."""
     baseline = Baseline(statistics_path, constraints_path)
-    state = read_state(input_path, header, engine, needs=baseline.prepared[2], block_bytes=block_bytes)
+    state = read_state(
+        input_path,
+        header,
+        engine,
+        needs=baseline.prepared[2],
+        block_bytes=block_bytes,
+        shard=bool(partial_output),
+    )
     if partial_output:
         return write_partial(partial_output, "check", state, {}, resource_config)
     return finish_check(state, baseline, output_dir, report)
@@ -310,6 +322,12 @@ def run_merge(
         state = DatasetState.from_dict(document["state"], *([needs] if needs else []))
         merged = state if merged is None else merged.merge(state, path)
     assert merged is not None  # noqa: S101 (partial_files found at least one)
+    if merged.n_rows == 0:
+        raise InputDataError(
+            "no shard had data rows (every share of the input was empty, blank or only a header)",
+            file=input_dir,
+            fix="pass a data set with at least one data row",
+        )
     if baseline is not None:
         return finish_check(merged, baseline, output_dir, report)
     return finish_baseline(

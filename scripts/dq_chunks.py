@@ -65,17 +65,32 @@ def input_files(path: str) -> List[str]:
     )
 
 
+def is_empty_share(path: str) -> bool:
+    """A shard's input with no file at all (SageMaker gives an instance no object when a sharded input
+    has fewer objects than instances)."""
+    if os.path.isfile(path):
+        return False
+    return not any(not name.startswith(".") for _, _, names in os.walk(path) for name in names)
+
+
 def read_state(
     path: str,
     header: bool,
     engine: str = "auto",
     needs: Needs = NO_NEEDS,
     block_bytes: int = BLOCK_BYTES,
+    *,
+    shard: bool = False,
 ) -> DatasetState:
-    """Stream every part of the input into one state (columns that turn out mixed are read again)."""
+    """Stream every part of the input into one state (columns that turn out mixed are read again).
+
+    ``shard``: the input is one instance's share of a sharded input, which may be empty (an empty or
+    missing folder, blank parts, only headers): then the state has no rows, and ``merge`` decides."""
     if engine not in ("auto", "arrow", "pandas"):
         raise ValueError(f"unknown CSV engine {engine!r}")
     use_arrow = engine == "arrow" or (engine == "auto" and pacsv is not None)
+    if shard and is_empty_share(path):
+        return DatasetState(path, header, needs)
     files = input_files(path)
     label = files[0] if len(files) == 1 else path
     forced: Set[str] = set()
@@ -90,6 +105,8 @@ def read_state(
             forced |= exc.names
             continue
         break
+    if shard:
+        return state
     if not nonblank:
         raise InputDataError("the input file is empty", file=label, fix="pass a CSV with data rows")
     if state.n_rows == 0:

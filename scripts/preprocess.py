@@ -13,6 +13,9 @@ Subcommands (run as ``python3 preprocess.py <subcommand> ...`` in the SKLearn pr
     - ``baseline.csv``: the raw train-split features WITH a header, the data-quality baseline. The target is
       left out: batches have predictions, not labels, and a prediction's distribution is not the label's
       (a regression model's predictions are narrower), so comparing them would flag every clean batch.
+      With ``--baseline-parts N`` (N > 1) it is N files ``baseline-part-00000.csv`` … of consecutive rows,
+      each with the header, so a data-quality job sharded over N instances (``ShardedByS3Key``) gives
+      each instance one.
 
 ``validate``
     Reads a raw, headerless inference CSV (the features), validates it and writes it, normalised and with the
@@ -62,6 +65,7 @@ TRAIN_FILE = "train.csv"
 VALIDATION_FILE = "validation.csv"
 TEST_FILE = "test.csv"
 BASELINE_FILE = "baseline.csv"
+BASELINE_PART = "baseline-part-{:05d}.csv"  # --baseline-parts N > 1
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -247,8 +251,10 @@ def fit(
     validation_fraction: float = 0.15,
     test_fraction: float = 0.15,
     seed: int = 42,
+    baseline_parts: int = 1,
 ) -> Dict[str, str]:
-    """The ``fit`` subcommand; returns the written files by role."""
+    """The ``fit`` subcommand; returns the written files by role (the baseline's folder when it is in
+    ``baseline_parts`` > 1 parts)."""
     source = datafiles.find_single_csv(input_path, preferred=datafiles.TRAINING_FILE)
     data = datafiles.read_training_csv(source, schema)
     train_rows, validation_rows, test_rows = split_indices(
@@ -278,7 +284,15 @@ def fit(
             part = data.iloc[rows].reset_index(drop=True)
             stage.write_csv(outputs[role], transformed_frame(spec, part, schema))
         save_transformer(spec, outputs["transformer"], stage)
-        stage.write_csv(outputs["baseline"], train[list(schema.feature_names)], header=True)
+        baseline = train[list(schema.feature_names)]
+        if baseline_parts <= 1:
+            stage.write_csv(outputs["baseline"], baseline, header=True)
+        else:
+            outputs["baseline"] = baseline_dir
+            bounds = np.linspace(0, len(baseline), baseline_parts + 1).round().astype(int)
+            for index in range(baseline_parts):
+                part = os.path.join(baseline_dir, BASELINE_PART.format(index))
+                stage.write_csv(part, baseline.iloc[bounds[index] : bounds[index + 1]], header=True)
     return outputs
 
 
@@ -339,6 +353,12 @@ def build_parser() -> argparse.ArgumentParser:
     fit_parser.add_argument("--validation-fraction", type=float, default=0.15)
     fit_parser.add_argument("--test-fraction", type=float, default=0.15)
     fit_parser.add_argument("--seed", type=int, default=42)
+    fit_parser.add_argument(
+        "--baseline-parts",
+        type=int,
+        default=1,
+        help="write the baseline as this many CSV parts, each with the header (default 1: baseline.csv)",
+    )
     dataset.add_argument(fit_parser)
 
     validate_parser = commands.add_parser("validate", help="validate an inference batch")
@@ -367,6 +387,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 validation_fraction=args.validation_fraction,
                 test_fraction=args.test_fraction,
                 seed=args.seed,
+                baseline_parts=args.baseline_parts,
             )
         else:
             validate(args.input, args.output, schema)

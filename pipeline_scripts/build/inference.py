@@ -19,7 +19,7 @@ from sagemaker.core.workflow.conditions import ConditionEquals, ConditionNot
 from sagemaker.core.workflow.functions import Join
 from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
 
-from pipeline_scripts.build import steps
+from pipeline_scripts.build import dq_steps, steps
 from pipeline_scripts.build.approved import ApprovedModel
 from pipeline_scripts.build.sdk import ConditionStep, ModelStep, Pipeline, TransformStep
 from pipeline_scripts.build.steps import BuildContext
@@ -160,12 +160,12 @@ def build_inference_pipeline(ctx: BuildContext, model: ApprovedModel) -> Pipelin
         ],
         if_steps=[model_quality],
         else_steps=[],
-        depends_on=[data_quality],
+        depends_on=[data_quality[-1]],
     )
     return Pipeline(
         name=env.pipeline_inf,
         parameters=params.all(),
-        steps=[create_model, preprocess, transform, join, data_quality, check_ground_truth],
+        steps=[create_model, preprocess, transform, join, *data_quality, check_ground_truth],
         sagemaker_session=ctx.session,
     )
 
@@ -177,8 +177,9 @@ def _networking(ctx: BuildContext) -> Networking | None:
     return Networking(subnets=list(env.subnet_id), security_group_ids=list(env.sg_id))
 
 
-def _data_quality_step(ctx: BuildContext, params: InferenceParameters, join: Any) -> Any:
-    """The batch against the approved version's baseline: violations notify (the step succeeds).
+def _data_quality_step(ctx: BuildContext, params: InferenceParameters, join: Any) -> list[Any]:
+    """The batch against the approved version's baseline: violations notify (the step succeeds). One
+    step, or (processing.instance_count > 1, builtin engine) the shards and their merge (dq_steps).
 
     The data set is join's ``data-quality-input/``: one CSV part with a header per batch part (the
     features and the prediction), not the rest of join's output (``predictions.csv`` has no header)."""
@@ -186,30 +187,7 @@ def _data_quality_step(ctx: BuildContext, params: InferenceParameters, join: Any
     if ctx.config.pipelines.inference.data_quality_engine == "model_monitor":
         from pipeline_scripts.build.model_monitor import check_quality_check_step
 
-        return check_quality_check_step(ctx, dataset, params.baseline_statistics, params.baseline_constraints)
-    arguments = [
-        "check",
-        "--input",
-        f"{P}/input",
-        "--baseline-statistics",
-        f"{P}/baseline/statistics",
-        "--baseline-constraints",
-        f"{P}/baseline/constraints",
-        "--output",
-        f"{P}/output",
-        "--header",
-    ]
-    if ctx.config.pipelines.inference.fail_on_data_quality_violations:
-        arguments.append("--fail-on-violations")
-    return steps.script_step(
-        ctx,
-        steps.DATA_QUALITY_CHECK,
-        "data_quality.py",
-        inputs=[
-            steps.processing_input("dataset", dataset, f"{P}/input"),
-            steps.processing_input("statistics", params.baseline_statistics, f"{P}/baseline/statistics"),
-            steps.processing_input("constraints", params.baseline_constraints, f"{P}/baseline/constraints"),
-        ],
-        outputs=[steps.output(ctx, "data_quality", "output")],
-        arguments=arguments,
-    )
+        return [
+            check_quality_check_step(ctx, dataset, params.baseline_statistics, params.baseline_constraints)
+        ]
+    return list(dq_steps.check_steps(ctx, dataset, params.baseline_statistics, params.baseline_constraints))

@@ -20,7 +20,7 @@ from sagemaker.core.workflow.functions import Join, JsonGet
 from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
 from sagemaker.core.workflow.properties import PropertyFile
 
-from pipeline_scripts.build import steps
+from pipeline_scripts.build import dq_steps, steps
 from pipeline_scripts.build.sdk import (
     ConditionStep,
     FailStep,
@@ -78,35 +78,20 @@ def preprocess_step(ctx: BuildContext, params: TrainingParameters) -> Processing
             str(split.test_fraction),
             "--seed",
             str(split.seed),
+            *dq_steps.baseline_parts_arguments(ctx),
         ],
     )
 
 
-def baseline_step(ctx: BuildContext, preprocess: ProcessingStep) -> Step:
-    """Statistics and constraints of the training data: the baseline the inference pipeline checks against."""
+def baseline_step(ctx: BuildContext, preprocess: ProcessingStep) -> list[Step]:
+    """Statistics and constraints of the training data: the baseline the inference pipeline checks against.
+    One step, or (processing.instance_count > 1, builtin engine) the shards and their merge: the last
+    step returned writes the baseline (dq_steps)."""
     if ctx.config.pipelines.inference.data_quality_engine == "model_monitor":
         from pipeline_scripts.build.model_monitor import baseline_quality_check_step
 
-        return baseline_quality_check_step(ctx, steps.output_uri(preprocess, "baseline"))
-    return steps.script_step(
-        ctx,
-        steps.DATA_QUALITY_BASELINE,
-        "data_quality.py",
-        inputs=[
-            steps.processing_input(
-                "baseline_dataset", steps.output_uri(preprocess, "baseline"), f"{steps.PROCESSING}/input"
-            )
-        ],
-        outputs=[steps.output(ctx, "data_quality_baseline", "output")],
-        arguments=[
-            "baseline",
-            "--input",
-            f"{steps.PROCESSING}/input",
-            "--output",
-            f"{steps.PROCESSING}/output",
-            "--header",
-        ],
-    )
+        return [baseline_quality_check_step(ctx, steps.output_uri(preprocess, "baseline"))]
+    return list(dq_steps.baseline_steps(ctx, steps.output_uri(preprocess, "baseline")))
 
 
 def baseline_uris(ctx: BuildContext, baseline: Step) -> tuple[Any, Any]:
@@ -327,11 +312,11 @@ def model_build_pipeline(
     baseline = baseline_step(ctx, preprocess)
     model_step, model_data = model_steps(params, preprocess)
     tail = evaluation_steps(
-        ctx, params, preprocess, baseline, model_data=model_data, model_step=model_step, metadata=metadata
+        ctx, params, preprocess, baseline[-1], model_data=model_data, model_step=model_step, metadata=metadata
     )
     return Pipeline(
         name=name,
         parameters=params.all(),
-        steps=[preprocess, baseline, model_step, *tail],
+        steps=[preprocess, *baseline, model_step, *tail],
         sagemaker_session=ctx.session,
     )

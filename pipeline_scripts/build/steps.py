@@ -200,6 +200,23 @@ def processor(
     )
 
 
+def processing_input(name: str, source: Any, destination: str, *, sharded: bool = False) -> ProcessingInput:
+    """A processing input from S3 (an object, or every object under a prefix) at ``destination``.
+
+    ``sharded``: on a job of N instances each gets a share of the objects (``ShardedByS3Key``: about
+    1/N of the keys; an instance may get none when there are fewer objects than instances); otherwise
+    every instance gets all of them (``FullyReplicated``, SageMaker's default)."""
+    return ProcessingInput(
+        input_name=name,
+        s3_input=ProcessingS3Input(
+            s3_uri=source,
+            local_path=destination,
+            s3_data_type="S3Prefix",
+            s3_data_distribution_type="ShardedByS3Key" if sharded else "FullyReplicated",
+        ),
+    )
+
+
 def output(ctx: BuildContext, name: str, source: str, *, continuous: bool = False) -> ProcessingOutput:
     """A processing output at ``/opt/ml/processing/<source>`` uploaded under this execution's prefix.
 
@@ -215,14 +232,6 @@ def output(ctx: BuildContext, name: str, source: str, *, continuous: bool = Fals
     )
 
 
-def processing_input(name: str, source: Any, destination: str) -> ProcessingInput:
-    """An S3 prefix downloaded to ``destination`` in the processing container."""
-    return ProcessingInput(
-        input_name=name,
-        s3_input=ProcessingS3Input(s3_uri=source, local_path=destination, s3_data_type="S3Prefix"),
-    )
-
-
 def script_step(
     ctx: BuildContext,
     name: str,
@@ -233,10 +242,12 @@ def script_step(
     arguments: Sequence[Any],
     property_files: Sequence[PropertyFile] = (),
     depends_on: Sequence[Any] = (),
+    resources: JobResources | None = None,
 ) -> ProcessingStep:
-    """A processing step running ``scripts/<script>`` with the scripts directory as a library input."""
+    """A processing step running ``scripts/<script>`` with the scripts directory as a library input
+    (on ``resources``, by default pipelines.yaml's ``processing``)."""
     lib = processing_input("lib", ctx.code.prefix_uri, LIB_DIR)
-    step_args = processor(ctx, base_job_name=f"{ctx.kind}-{name}".lower()[:32]).run(
+    step_args = processor(ctx, base_job_name=f"{ctx.kind}-{name}".lower()[:32], resources=resources).run(
         code=ctx.code.script_uri(script),
         inputs=[*inputs, lib],
         outputs=list(outputs),

@@ -3,6 +3,7 @@
     from pipeline_scripts.config.contracts import load
     contracts = load()
     contracts.step("model_quality")                   # "ModelQualityCalcStep"
+    contracts.sharded_pipeline("training")            # the steps with processing.instance_count > 1
     contracts.detail_types["model_package_state"]     # "SageMaker Model Package State Change"
     contracts.lambda_functions["notifier"].environment
 
@@ -45,6 +46,7 @@ class Contracts:
     path: Path
     steps: Mapping[str, str]  # key → step name
     pipelines: Mapping[str, tuple[str, ...]]  # pipeline kind → its step names, in definition order
+    shards: Mapping[str, str]  # step name → the step run on every instance before it (instance_count > 1)
     detail_types: Mapping[str, str]
     no_ground_truth: str
     lambda_functions: Mapping[str, LambdaContract]
@@ -57,6 +59,16 @@ class Contracts:
     @property
     def step_names(self) -> frozenset[str]:
         return frozenset(self.steps.values())
+
+    def sharded_pipeline(self, kind: str) -> tuple[str, ...]:
+        """A pipeline's step names when processing runs on several instances: each step of ``shards``
+        preceded by its shard step."""
+        names: list[str] = []
+        for step in self.pipelines[kind]:
+            if step in self.shards:
+                names.append(self.shards[step])
+            names.append(step)
+        return tuple(names)
 
 
 def _section(data: Mapping[str, Any], name: str, path: Path) -> dict[str, Any]:
@@ -98,6 +110,12 @@ def load(path: Path = CONTRACTS_FILE) -> Contracts:
         if unknown:
             raise ContractError(f"{path}: pipelines.{kind} names steps not in steps: {unknown}")
         pipelines[kind] = tuple(steps[key] for key in keys)
+    shards = {}
+    for key, shard_key in _section(data, "shards", path).items():
+        unknown = [k for k in (key, shard_key) if k not in steps]
+        if unknown:
+            raise ContractError(f"{path}: shards.{key} names steps not in steps: {unknown}")
+        shards[steps[key]] = steps[shard_key]
     sentinels = _section(data, "sentinels", path)
     if "no_ground_truth" not in sentinels:
         raise ContractError(f"{path}: sentinels has no key 'no_ground_truth'")
@@ -105,6 +123,7 @@ def load(path: Path = CONTRACTS_FILE) -> Contracts:
         path=path,
         steps=steps,
         pipelines=pipelines,
+        shards=shards,
         detail_types={key: str(value) for key, value in _section(data, "detail_types", path).items()},
         no_ground_truth=str(sentinels["no_ground_truth"]),
         lambda_functions={

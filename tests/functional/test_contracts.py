@@ -41,7 +41,11 @@ def test_the_builders_emit_exactly_the_contracts_steps(kind: str) -> None:
 
 
 def test_every_contract_step_belongs_to_a_pipeline() -> None:
-    assert set().union(*CONTRACTS.pipelines.values()) == CONTRACTS.step_names
+    sharded = [CONTRACTS.sharded_pipeline(kind) for kind in CONTRACTS.pipelines]
+    assert set().union(*CONTRACTS.pipelines.values(), *sharded) == CONTRACTS.step_names
+    # The shard steps only precede the step that merges them (which keeps its name for rules and messages).
+    assert set(CONTRACTS.shards) <= set().union(*CONTRACTS.pipelines.values())
+    assert not set(CONTRACTS.shards.values()) & set().union(*CONTRACTS.pipelines.values())
 
 
 @pytest.mark.parametrize("env_file", [*ENV_FILES, ROOT / "tests" / "terraform" / "terraform.tfvars"], ids=str)

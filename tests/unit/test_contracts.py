@@ -21,6 +21,7 @@ def test_the_contract_file_is_at_the_repository_root() -> None:
     assert contracts.no_ground_truth == "none"
     assert contracts.detail_types["model_package_state"] == "SageMaker Model Package State Change"
     assert contracts.pipelines["inference"][-1] == "ModelQualityCalcStep"
+    assert contracts.sharded_pipeline("inference")[4:6] == ("DataQualityCheckShards", "DataQualityCheck")
     trigger = contracts.lambda_functions["pipeline_trigger"]
     assert (trigger.handler, trigger.reserved_concurrency) == ("pipeline_trigger.handler", 1)
     assert contracts.lambda_functions["notifier"].reserved_concurrency is None  # the variable's
@@ -44,9 +45,13 @@ def write(tmp_path: Path, change: Any) -> Path:
             "pipelines.hpo names steps not in steps: ['nope']",
         ),
         (lambda data: data["sentinels"].clear(), "sentinels has no key 'no_ground_truth'"),
+        (
+            lambda data: data["shards"].update(data_quality_check="nope"),
+            "shards.data_quality_check names steps not in steps: ['nope']",
+        ),
         (lambda data: data["lambda_functions"]["notifier"].pop("handler"), "lambda_functions.notifier lacks"),
     ],
-    ids=["section", "pipeline-step", "sentinel", "function-key"],
+    ids=["section", "pipeline-step", "sentinel", "shard-step", "function-key"],
 )
 def test_errors_name_the_file_and_the_key(tmp_path: Path, change: Any, message: str) -> None:
     path = write(tmp_path, change)

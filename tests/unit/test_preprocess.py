@@ -86,6 +86,22 @@ def test_fit_writes_splits_transformer_and_baseline(training_dir: Path, tmp_path
     assert len(baseline) == 210 == len(train)
 
 
+def test_the_baseline_in_parts_is_the_same_rows_each_with_the_header(
+    training_dir: Path, tmp_path: Path
+) -> None:
+    assert preprocess.main(fit_argv(training_dir, tmp_path / "one")) == 0
+    assert preprocess.main([*fit_argv(training_dir, tmp_path / "parts"), "--baseline-parts", "4"]) == 0
+    names = sorted(path.name for path in (tmp_path / "parts" / "baseline").iterdir())
+    assert names == [f"baseline-part-0000{i}.csv" for i in range(4)]
+    parts = [pd.read_csv(tmp_path / "parts" / "baseline" / name) for name in names]
+    assert [len(part) for part in parts] == [52, 53, 53, 52]  # 210 rows in 4 near-equal parts
+    whole = pd.read_csv(tmp_path / "one" / "baseline" / "baseline.csv")
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole)
+    for role in ("train", "validation", "test", "transformer"):  # the rest is unchanged
+        for path in (tmp_path / "one" / role).iterdir():
+            assert (tmp_path / "parts" / role / path.name).read_bytes() == path.read_bytes()
+
+
 def test_transformer_is_fitted_on_the_train_split_only(training_dir: Path, tmp_path: Path) -> None:
     run_fit(training_dir, tmp_path / "out")
     spec = preprocess.load_transformer(str(tmp_path / "out" / "transformer"))
