@@ -21,7 +21,6 @@ here: Model Monitor's analyzer is one job whatever its instance count.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from pipeline_scripts.build import steps
@@ -156,6 +155,7 @@ def _shards(
         inputs=[data, *(extra_inputs or [])],
         outputs=[steps.output(ctx, _partials_output(kind), "partial")],
         arguments=[*arguments, "--partial-output", f"{P}/partial", "--resource-config", RESOURCE_CONFIG],
+        resources=ctx.config.pipelines.processing,
     )
 
 
@@ -171,7 +171,6 @@ def _merge(
 ) -> ProcessingStep:
     """One instance: every shard's partial state → the outputs the one step writes."""
     partials = steps.output_uri(shards, _partials_output(kind))
-    one = dataclasses.replace(ctx.config.pipelines.processing, instance_count=1)
     return steps.script_step(
         ctx,
         name,
@@ -179,5 +178,4 @@ def _merge(
         inputs=[steps.processing_input("partials", partials, f"{P}/partials"), *(extra_inputs or [])],
         outputs=[output],
         arguments=["merge", "--input", f"{P}/partials", "--output", f"{P}/output", *arguments],
-        resources=one,
     )

@@ -6,6 +6,7 @@ Container paths used by the steps are defined here once; the stable step names (
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -180,8 +181,13 @@ def network_config(ctx: BuildContext) -> NetworkConfig | None:
 def processor(
     ctx: BuildContext, base_job_name: str, resources: JobResources | None = None
 ) -> ScriptProcessor:
-    """A processor on the SKLearn framework image with the repo's scripts on PYTHONPATH."""
-    res = resources or ctx.config.pipelines.processing
+    """A processor on the SKLearn framework image with the repo's scripts on PYTHONPATH.
+
+    One instance unless ``resources`` says otherwise: the step scripts (preprocess, join, evaluate, model
+    quality) are single-process programs that read all of their input, so N instances would run the same
+    work N times and write the same outputs over each other. Only the data-quality shard steps
+    (``dq_steps``) run on ``processing.instance_count`` instances."""
+    res = resources or dataclasses.replace(ctx.config.pipelines.processing, instance_count=1)
     return ScriptProcessor(
         image_uri=sklearn_image(ctx),
         command=["python3"],

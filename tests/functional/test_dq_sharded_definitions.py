@@ -36,7 +36,7 @@ def sharded() -> dict[str, BuiltPipeline]:
 
 
 def same_but_instances(step: dict[str, Any]) -> str:
-    """A step without its instance count (processing.instance_count sizes every processing job)."""
+    """A step without its instance count (the shard steps run on processing.instance_count, the rest on one)."""
 
     def drop(node: Any) -> Any:
         if isinstance(node, dict):
@@ -79,6 +79,25 @@ def test_one_instance_explicitly_is_the_golden_definition(single: dict[str, Buil
     for kind, built in single.items():
         assert explicit[kind].definition_json == built.definition_json
         assert not {dq_steps.BASELINE_SHARDS, dq_steps.CHECK_SHARDS} & set(step_map(built))
+
+
+@pytest.mark.parametrize("kind", ["training", "hpo", "inference"])
+def test_only_the_shard_steps_run_on_several_instances(
+    single: dict[str, BuiltPipeline], sharded: dict[str, BuiltPipeline], kind: str
+) -> None:
+    """The step scripts are single-process programs: N copies would do the same work N times and write
+    the same outputs over each other. Only the shards use processing.instance_count; every other
+    processing step, and the merge, is the one-instance step it was."""
+    shard_names = {dq_steps.BASELINE_SHARDS, dq_steps.CHECK_SHARDS}
+    one = step_map(single[kind])
+    for name, step in step_map(sharded[kind]).items():
+        if step["Type"] != "Processing":
+            continue
+        assert instances(step) == (3 if name in shard_names else 1), name
+        if name == steps.PREPROCESS:  # it writes the baseline data in one part per shard
+            assert arguments(step) == [*arguments(one[name]), "--baseline-parts", "3"]
+        elif name in one and name not in (steps.DATA_QUALITY_BASELINE, steps.DATA_QUALITY_CHECK):
+            assert normalise(step) == normalise(one[name]), name
 
 
 @pytest.mark.parametrize("kind", ["training", "hpo"])
