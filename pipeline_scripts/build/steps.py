@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -279,5 +280,7 @@ def model_builder(**kwargs: Any) -> ModelBuilder:
     and upload code when they run, which calls ``Session.default_bucket()`` and so S3 (``HeadBucket``,
     ``CreateBucket``) while the definition is being built. The serving code is already in the code bundle
     (``SAGEMAKER_SUBMIT_DIRECTORY``), so there is nothing to upload. The default also emits a
-    ``DeprecationWarning`` on every construction."""
-    return ModelBuilder(dependencies=None, **kwargs)
+    ``DeprecationWarning`` on every construction. ``log_level``: the builder sets the SDK's shared
+    logger (``sagemaker.core.utils.utils``) to its own ``log_level``, DEBUG by default, which prints the
+    SDK's debug notes ("Auto-detecting optimal instance type ...") on every CLI run."""
+    return ModelBuilder(dependencies=None, log_level=logging.ERROR, **kwargs)
