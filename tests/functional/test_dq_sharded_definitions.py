@@ -36,7 +36,7 @@ def sharded() -> dict[str, BuiltPipeline]:
 
 
 def same_but_instances(step: dict[str, Any]) -> str:
-    """A step without its instance count (the shard steps run on processing.instance_count, the rest on one)."""
+    """A step without its instance count (shards run on processing.instance_count, the rest on one)."""
 
     def drop(node: Any) -> Any:
         if isinstance(node, dict):
