@@ -331,7 +331,8 @@ class FeatureProfile:
         self.num_present = 0
         self.num_missing = n_rows
         self.numeric: Optional[NumericSummary] = None
-        self.categories: List[str] = []
+        self.categories: List[str] = []  # most frequent first (all of them, or a sketch's heavy hitters)
+        self.distinct_count: Optional[int] = None  # distinct values (None: len(categories))
         self.category_counts = np.zeros(0, dtype=np.int64)
         # Per-value types of the present values (for the data type check).
         self.n_integral = 0
@@ -345,6 +346,9 @@ class FeatureProfile:
         self.first_bad_value: Optional[str] = None
         self.read_as_numbers = False  # every present value was read as a number
         self.parsed: Optional[NumericSummary] = None  # a String column's numbers (when a check needs them)
+
+    def distinct(self) -> int:
+        return len(self.categories) if self.distinct_count is None else self.distinct_count
 
     @property
     def completeness(self) -> float:
@@ -379,7 +383,7 @@ class FeatureProfile:
         ]
         feature["string_statistics"] = {
             "common": common,
-            "distinct_count": float(len(self.categories)),
+            "distinct_count": float(self.distinct()),
             "distribution": {"categorical": {"buckets": buckets}},
         }
         return feature
@@ -394,7 +398,7 @@ class FeatureProfile:
         if self.inferred_type in NUMERIC_TYPES and self.numeric is not None:
             feature["num_constraints"] = {"is_non_negative": bool(self.numeric.min >= 0)}
         elif self.inferred_type == STRING:
-            distinct = len(self.categories)
+            distinct = self.distinct()
             if distinct <= DOMAIN_MAX_DISTINCT and distinct * 2 <= self.num_present:
                 feature["string_constraints"] = {"domains": sorted(self.categories)}
         return feature

@@ -574,3 +574,40 @@ def numbers_as_strings(numbers: np.ndarray, integral: bool) -> Tuple[List[str], 
 def string_at(strings: Any, index: int) -> Optional[str]:
     value = strings[index].as_py() if _is_arrow(strings) else strings.iloc[index]
     return None if value is None else str(value)
+
+
+_INTEGER_RE2 = r"^\s*[+-]?\d+\s*$"  # dq_profile's integer tokens
+
+
+def number_text_counts(strings: Any) -> Tuple[np.ndarray, Any, Any, List[int]]:
+    """The text of a column read as numbers (an Arrow string array): its distinct values' counts, a
+    ``take(indices)`` and a ``hashes()`` for dq_counts.Counts.add_lazy, and the counts of its Integral,
+    Fractional and String tokens (dq_profile.token_kind, here as regular expressions over the values)."""
+    from dq_counts import hash_utf8
+
+    counted = pc.value_counts(strings.drop_null())
+    values = counted.field("values")
+    field = counted.field("counts")
+    counts = np.frombuffer(field.buffers()[1], dtype=np.int64, count=field.offset + len(field))
+    counts = counts[field.offset :].copy()
+
+    def take(keep: Optional[np.ndarray]) -> List[str]:
+        return values.to_pylist() if keep is None else values.take(pa.array(keep)).to_pylist()
+
+    def hashes() -> np.ndarray:
+        wide = pa.types.is_large_string(values.type)
+        offsets = np.frombuffer(
+            values.buffers()[1], dtype=np.int64 if wide else np.int32, count=values.offset + len(values) + 1
+        )[values.offset :]
+        data = values.buffers()[2]
+        raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+        return hash_utf8(raw, offsets.astype(np.int64))
+
+    def total(mask: Any) -> int:
+        return int(pc.sum(pc.filter(field, mask)).as_py() or 0)
+
+    integral = pc.match_substring_regex(values, _INTEGER_RE2)
+    number = pc.match_substring_regex(values, _NUMBER_RE2)
+    n_integral = total(integral)
+    n_fractional = total(number) - n_integral
+    return counts, take, hashes, [n_integral, n_fractional, int(counts.sum()) - n_integral - n_fractional]
