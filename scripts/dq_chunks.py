@@ -134,7 +134,7 @@ def _stream(
     raw_text: bool = False,
 ) -> int:
     """Add every part to ``state``; returns how many parts were not blank. ``raw_text``: keep the text
-    of numeric columns too (a shard's, pyarrow only), so that a merge can type them as text."""
+    of numeric columns too (a shard's), so that a merge can type them as text."""
     reference, nonblank = "", 0
     for path in files:
         if is_blank(path):
@@ -143,7 +143,7 @@ def _stream(
         if use_arrow:
             chunks = _arrow_tables(path, header, block_bytes, forced, raw_text=raw_text)
         else:
-            chunks = _pandas_tables(path, header, block_bytes, forced)
+            chunks = _pandas_tables(path, header, block_bytes, forced, raw_text=raw_text)
         first = True
         for table in chunks:
             if first:
@@ -286,7 +286,11 @@ def _arrow_failure(exc: Exception, path: str, names: List[str]) -> Exception:
 # --------------------------------------------------------------------------------------------- pandas
 
 
-def _pandas_tables(path: str, header: bool, block_bytes: int, forced: Set[str]) -> Iterator[Table]:
+def _pandas_tables(
+    path: str, header: bool, block_bytes: int, forced: Set[str], *, raw_text: bool = False
+) -> Iterator[Table]:
+    """The part's chunks; ``raw_text``: numeric columns keep their text too (a second reader of the same
+    rows, every column as text)."""
     import pandas as pd
 
     kwargs, legacy = _pandas_options(header)
@@ -298,11 +302,13 @@ def _pandas_tables(path: str, header: bool, block_bytes: int, forced: Set[str]) 
         elif name.startswith("_c") and name[2:].isdigit():
             dtype[int(name[2:])] = object
     offset, width = 0, 0
+    rows_per_chunk = _rows_per_chunk(path, block_bytes)
     try:
-        with pd.read_csv(
-            path, chunksize=_rows_per_chunk(path, block_bytes), dtype=dtype or None, **kwargs
-        ) as reader:
+        with pd.read_csv(path, chunksize=rows_per_chunk, dtype=dtype or None, **kwargs) as reader, (
+            pd.read_csv(path, chunksize=rows_per_chunk, dtype=object, **kwargs) if raw_text else _nothing()
+        ) as texts:
             for frame in reader:
+                text = next(texts) if raw_text else None
                 width = frame.shape[1]
                 names = (raw if len(raw) == width else [str(n) for n in frame.columns]) if header else []
                 names = names or _headerless_names(width)
@@ -316,6 +322,10 @@ def _pandas_tables(path: str, header: bool, block_bytes: int, forced: Set[str]) 
                 columns: List[Column] = [
                     _pandas_column(name, frame.iloc[:, pos], legacy=legacy) for pos, name in enumerate(names)
                 ]
+                for pos, column in enumerate(columns if text is not None else []):
+                    if column.numbers is not None:
+                        raw = text.iloc[:, pos]
+                        column.strings = raw.where(raw.notna(), None)
                 rows = int(frame.shape[0])
                 del frame
                 yield Table(path, header, columns, rows, offset)
@@ -325,6 +335,14 @@ def _pandas_tables(path: str, header: bool, block_bytes: int, forced: Set[str]) 
     short = _find_short_row(path, width) if width else None
     if short is not None:
         raise _ragged_error(path, short[1], width, short[0])
+
+
+class _nothing:  # noqa: N801 (a context manager standing in for the absent text reader)
+    def __enter__(self) -> Iterator[Any]:
+        return iter(())
+
+    def __exit__(self, *_exc: Any) -> None:
+        return None
 
 
 def _rows_per_chunk(path: str, block_bytes: int) -> int:

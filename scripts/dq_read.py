@@ -482,19 +482,19 @@ def _short_record(
 # ------------------------------------------------------------------------------- string column helpers
 
 
-def _is_arrow(strings: Any) -> bool:
+def is_arrow(strings: Any) -> bool:
     return pa is not None and isinstance(strings, (pa.ChunkedArray, pa.Array))
 
 
 def string_missing(strings: Any) -> int:
-    if _is_arrow(strings):
+    if is_arrow(strings):
         return int(strings.null_count)
     return int(strings.isna().sum())
 
 
 def string_value_counts(strings: Any) -> Tuple[List[str], np.ndarray]:
     """Distinct present values and their counts, most frequent first (ties by value)."""
-    if _is_arrow(strings):
+    if is_arrow(strings):
         counted = pc.value_counts(strings.drop_null())
         values = counted.field("values").to_pylist()
         field = counted.field("counts")  # int64, no nulls; read the buffer (to_numpy imports pandas)
@@ -512,7 +512,7 @@ def string_first_index(strings: Any, members: Sequence[str]) -> Optional[int]:
     """Index of the first value that is one of ``members``."""
     if not members:
         return None
-    if _is_arrow(strings):
+    if is_arrow(strings):
         mask = pc.is_in(strings, value_set=pa.array(list(members), type=pa.string()))
         index = pc.index(mask, True).as_py()
         return None if index is None or index < 0 else int(index)
@@ -520,13 +520,13 @@ def string_first_index(strings: Any, members: Sequence[str]) -> Optional[int]:
     return int(hits[0]) if hits.size else None
 
 
-_NUMBER_RE2 = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"  # dq_profile's number tokens
+NUMBER_RE2 = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"  # dq_profile's number tokens
 
 
 def string_first_non_number(strings: Any, non_numeric: Sequence[str]) -> Optional[int]:
     """Index of the first present value that is not a number (``non_numeric``: those values)."""
-    if _is_arrow(strings):  # a regex over the strings (building a value set would import pandas)
-        other = pc.invert(pc.match_substring_regex(strings, _NUMBER_RE2))  # null where missing
+    if is_arrow(strings):  # a regex over the strings (building a value set would import pandas)
+        other = pc.invert(pc.match_substring_regex(strings, NUMBER_RE2))  # null where missing
         position = 0
         for chunk in other.chunks if isinstance(other, pa.ChunkedArray) else [other]:
             hits = pc.indices_nonzero(chunk)  # (pc.index would import pandas)
@@ -539,7 +539,7 @@ def string_first_non_number(strings: Any, non_numeric: Sequence[str]) -> Optiona
 
 def string_numbers(strings: Any, non_numeric: Sequence[str]) -> np.ndarray:
     """The column as float64, NaN where missing or not a number."""
-    if _is_arrow(strings):
+    if is_arrow(strings):
         text = strings
         if non_numeric:
             bad = pc.is_in(text, value_set=pa.array(list(non_numeric), type=pa.string()))
@@ -572,42 +572,6 @@ def numbers_as_strings(numbers: np.ndarray, integral: bool) -> Tuple[List[str], 
 
 
 def string_at(strings: Any, index: int) -> Optional[str]:
-    value = strings[index].as_py() if _is_arrow(strings) else strings.iloc[index]
+    value = strings[index].as_py() if is_arrow(strings) else strings.iloc[index]
     return None if value is None else str(value)
 
-
-_INTEGER_RE2 = r"^\s*[+-]?\d+\s*$"  # dq_profile's integer tokens
-
-
-def number_text_counts(strings: Any) -> Tuple[np.ndarray, Any, Any, List[int]]:
-    """The text of a column read as numbers (an Arrow string array): its distinct values' counts, a
-    ``take(indices)`` and a ``hashes()`` for dq_counts.Counts.add_lazy, and the counts of its Integral,
-    Fractional and String tokens (dq_profile.token_kind, here as regular expressions over the values)."""
-    from dq_counts import hash_utf8
-
-    counted = pc.value_counts(strings.drop_null())
-    values = counted.field("values")
-    field = counted.field("counts")
-    counts = np.frombuffer(field.buffers()[1], dtype=np.int64, count=field.offset + len(field))
-    counts = counts[field.offset :].copy()
-
-    def take(keep: Optional[np.ndarray]) -> List[str]:
-        return values.to_pylist() if keep is None else values.take(pa.array(keep)).to_pylist()
-
-    def hashes() -> np.ndarray:
-        wide = pa.types.is_large_string(values.type)
-        offsets = np.frombuffer(
-            values.buffers()[1], dtype=np.int64 if wide else np.int32, count=values.offset + len(values) + 1
-        )[values.offset :]
-        data = values.buffers()[2]
-        raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
-        return hash_utf8(raw, offsets.astype(np.int64))
-
-    def total(mask: Any) -> int:
-        return int(pc.sum(pc.filter(field, mask)).as_py() or 0)
-
-    integral = pc.match_substring_regex(values, _INTEGER_RE2)
-    number = pc.match_substring_regex(values, _NUMBER_RE2)
-    n_integral = total(integral)
-    n_fractional = total(number) - n_integral
-    return counts, take, hashes, [n_integral, n_fractional, int(counts.sum()) - n_integral - n_fractional]

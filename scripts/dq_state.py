@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 import numpy as np
-from dq_counts import Counts
+from dq_counts import Counts, hash_strings, hash_utf8
 from dq_errors import InputDataError
 from dq_profile import (
     FRACTIONAL,
@@ -33,7 +33,10 @@ from dq_profile import (
     token_kind,
 )
 from dq_read import (
-    number_text_counts,
+    NUMBER_RE2,
+    is_arrow,
+    pa,
+    pc,
     string_at,
     string_first_non_number,
     string_missing,
@@ -283,6 +286,58 @@ class ColumnState:
         profile.inferred_type = STRING
         if self.parsed_complete:
             profile.parsed = self.parsed.summary()
+
+
+# ------------------------------------------------------------------------------ numbers' text
+
+_INTEGER_RE2 = r"^\s*[+-]?\d+\s*$"  # dq_profile's integer tokens
+
+
+def number_text_counts(strings: Any) -> Tuple[np.ndarray, Any, Any, List[int]]:
+    """The text of a column read as numbers (an Arrow string array): its distinct values' counts, a
+    ``take(indices)`` and a ``hashes()`` for dq_counts.Counts.add_lazy, and the counts of its Integral,
+    Fractional and String tokens (dq_profile.token_kind, here as regular expressions over the values)."""
+    if not is_arrow(strings):  # a pandas Series of str (the pandas engine)
+        series = strings.dropna().value_counts(sort=False)
+        texts = [str(v) for v in series.index]
+        numbers = series.to_numpy().astype(np.int64)
+        tally = {INTEGRAL: 0, FRACTIONAL: 0}
+        for value, count in zip(texts, numbers.tolist()):  # noqa: B905 (Python 3.8)
+            kind = token_kind(value)
+            tally[kind] = tally.get(kind, 0) + count
+        rest = int(numbers.sum()) - tally[INTEGRAL] - tally[FRACTIONAL]
+        return (
+            numbers,
+            lambda keep: texts if keep is None else [texts[i] for i in keep.tolist()],
+            lambda: hash_strings(texts),
+            [tally[INTEGRAL], tally[FRACTIONAL], rest],
+        )
+    counted = pc.value_counts(strings.drop_null())
+    values = counted.field("values")
+    field = counted.field("counts")
+    counts = np.frombuffer(field.buffers()[1], dtype=np.int64, count=field.offset + len(field))
+    counts = counts[field.offset :].copy()
+
+    def take(keep: Optional[np.ndarray]) -> List[str]:
+        return values.to_pylist() if keep is None else values.take(pa.array(keep)).to_pylist()
+
+    def hashes() -> np.ndarray:
+        wide = pa.types.is_large_string(values.type)
+        offsets = np.frombuffer(
+            values.buffers()[1], dtype=np.int64 if wide else np.int32, count=values.offset + len(values) + 1
+        )[values.offset :]
+        data = values.buffers()[2]
+        raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+        return hash_utf8(raw, offsets.astype(np.int64))
+
+    def total(mask: Any) -> int:
+        return int(pc.sum(pc.filter(field, mask)).as_py() or 0)
+
+    integral = pc.match_substring_regex(values, _INTEGER_RE2)
+    number = pc.match_substring_regex(values, NUMBER_RE2)
+    n_integral = total(integral)
+    n_fractional = total(number) - n_integral
+    return counts, take, hashes, [n_integral, n_fractional, int(counts.sum()) - n_integral - n_fractional]
 
 
 class DatasetState:
