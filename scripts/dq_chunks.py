@@ -8,11 +8,11 @@ one block of rows at a time (``block_bytes`` of CSV), whatever the number of row
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any, Dict, Iterator, List, Set
 
 import numpy as np
-
 from dq_errors import InputDataError, InputNotFoundError
 from dq_read import (
     _ARROW_CONVERSION,
@@ -304,9 +304,15 @@ def _pandas_tables(
     offset, width = 0, 0
     rows_per_chunk = _rows_per_chunk(path, block_bytes)
     try:
-        with pd.read_csv(path, chunksize=rows_per_chunk, dtype=dtype or None, **kwargs) as reader, (
-            pd.read_csv(path, chunksize=rows_per_chunk, dtype=object, **kwargs) if raw_text else _nothing()
-        ) as texts:
+        with contextlib.ExitStack() as stack:  # (no parenthesised with-items on Python 3.8)
+            reader = stack.enter_context(
+                pd.read_csv(path, chunksize=rows_per_chunk, dtype=dtype or None, **kwargs)
+            )
+            texts: Iterator[Any] = iter(())
+            if raw_text:
+                texts = stack.enter_context(
+                    pd.read_csv(path, chunksize=rows_per_chunk, dtype=object, **kwargs)
+                )
             for frame in reader:
                 text = next(texts) if raw_text else None
                 width = frame.shape[1]
@@ -322,10 +328,8 @@ def _pandas_tables(
                 columns: List[Column] = [
                     _pandas_column(name, frame.iloc[:, pos], legacy=legacy) for pos, name in enumerate(names)
                 ]
-                for pos, column in enumerate(columns if text is not None else []):
-                    if column.numbers is not None:
-                        raw = text.iloc[:, pos]
-                        column.strings = raw.where(raw.notna(), None)
+                if text is not None:
+                    _keep_text(columns, text)
                 rows = int(frame.shape[0])
                 del frame
                 yield Table(path, header, columns, rows, offset)
@@ -337,12 +341,12 @@ def _pandas_tables(
         raise _ragged_error(path, short[1], width, short[0])
 
 
-class _nothing:  # noqa: N801 (a context manager standing in for the absent text reader)
-    def __enter__(self) -> Iterator[Any]:
-        return iter(())
-
-    def __exit__(self, *_exc: Any) -> None:
-        return None
+def _keep_text(columns: List[Column], text: Any) -> None:
+    """Give the numeric columns their text (the same rows read as text)."""
+    for pos, column in enumerate(columns):
+        if column.numbers is not None:
+            raw = text.iloc[:, pos]
+            column.strings = raw.where(raw.notna(), None)
 
 
 def _rows_per_chunk(path: str, block_bytes: int) -> int:

@@ -113,8 +113,8 @@ class HyperLogLog:
 class Counts:
     """Counts of text values: exact up to ``capacity`` distinct values, Misra-Gries + HyperLogLog beyond."""
 
-    def __init__(self, capacity: int = CAPACITY) -> None:
-        self.capacity = capacity
+    def __init__(self, capacity: Optional[int] = None) -> None:
+        self.capacity = CAPACITY if capacity is None else capacity
         self.counts: Dict[str, int] = {}
         self.total = 0  # every value added (N)
         self.error = 0  # the most any count is below the truth (sum of Misra-Gries decrements)
@@ -175,7 +175,7 @@ class Counts:
             self.hll.add_hashes(hash_strings(list(self.counts)))
 
     def _prune(self) -> None:
-        """Misra-Gries: subtract the (capacity + 1)-th largest count from every count, drop those left <= 0."""
+        """Misra-Gries: subtract the (capacity + 1)-th largest count from every count; drop those <= 0."""
         numbers = np.fromiter(self.counts.values(), dtype=np.int64, count=len(self.counts))
         threshold = _kth_largest(numbers, self.capacity + 1)
         self.counts = {v: c - threshold for v, c in self.counts.items() if c > threshold}
@@ -203,7 +203,7 @@ class Counts:
         """The number of distinct values: exact, or HyperLogLog's estimate (at least the values kept)."""
         if self.hll is None:
             return len(self.counts)
-        return max(int(round(self.hll.estimate())), len(self.counts))
+        return max(round(self.hll.estimate()), len(self.counts))
 
     def ordered(self) -> List[Tuple[str, int]]:
         """(value, count), most frequent first, ties by value."""

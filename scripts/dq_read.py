@@ -574,4 +574,3 @@ def numbers_as_strings(numbers: np.ndarray, integral: bool) -> Tuple[List[str], 
 def string_at(strings: Any, index: int) -> Optional[str]:
     value = strings[index].as_py() if is_arrow(strings) else strings.iloc[index]
     return None if value is None else str(value)
-

@@ -4,8 +4,9 @@ A :class:`DatasetState` holds one :class:`ColumnState` per column: row and missi
 :class:`dq_profile.NumberStats` of the numbers (moments, extremes, KLL sketch) and the category counts of
 text. Chunks of a stream add to it, and states of shards merge (``merge``), so memory does not grow with
 the rows: a text column's category counts are a dq_counts.Counts, exact up to 10,000 distinct values and
-a bounded sketch beyond (the token-type counts that type inference needs are kept apart, exact). ``to_dict``/``from_dict`` are the partial-state
-file a shard writes (``data_quality.py … --partial-output``) and ``data_quality.py merge`` reads.
+a bounded sketch beyond (the token-type counts that type inference needs are kept apart, exact).
+``to_dict``/``from_dict`` are the partial-state file a shard writes (``data_quality.py …
+--partial-output``) and ``data_quality.py merge`` reads.
 
 Types are Model Monitor's over the whole column: a column read as numbers in one chunk and as text in
 another is read again as text from the start (:class:`RetypeError`), as the in-memory readers would have
@@ -302,7 +303,7 @@ def number_text_counts(strings: Any) -> Tuple[np.ndarray, Any, Any, List[int]]:
         texts = [str(v) for v in series.index]
         numbers = series.to_numpy().astype(np.int64)
         tally = {INTEGRAL: 0, FRACTIONAL: 0}
-        for value, count in zip(texts, numbers.tolist()):  # noqa: B905 (Python 3.8)
+        for value, count in zip(texts, numbers.tolist()):
             kind = token_kind(value)
             tally[kind] = tally.get(kind, 0) + count
         rest = int(numbers.sum()) - tally[INTEGRAL] - tally[FRACTIONAL]

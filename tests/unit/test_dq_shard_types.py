@@ -8,7 +8,7 @@ from pathlib import Path
 
 import data_quality as dq
 import pytest
-from dq_state import DatasetState
+from dq_state import STATE_VERSION, DatasetState
 
 from tests.unit.test_data_quality import load
 from tests.unit.test_dq_shards import host_config, merge
@@ -16,15 +16,23 @@ from tests.unit.test_dq_streaming import assert_same_statistics
 
 HEADER = "id,code,amount,size"
 # Numbers as people write them ("007", "1.50", "2.0", "1e3"): one instance keeps that text as categories.
-NUMERIC_ROWS = [f"{i},{c},{a},{s}" for i, (c, a, s) in enumerate(
-    [("007", "1.50", "3"), ("12", "2.0", "4"), ("12", "", "5"), ("1e3", "7", "6"), ("-4", "0.25", "3")] * 40
-)]
-TEXT_ROWS = [f"{200 + i},{c},{a},{s}" for i, (c, a, s) in enumerate(
-    [("x", "1.50", "3"), ("12", "Unknown", "4"), ("y", "2.5", ""), ("007", "8", "6")] * 30
-)]
-MORE_NUMBERS = [f"{400 + i},{c},{a},{s}" for i, (c, a, s) in enumerate(
-    [("5", "3.25", "7"), ("007", "1.50", "8"), ("", "9", "3")] * 50
-)]
+NUMERIC_ROWS = [
+    f"{i},{c},{a},{s}"
+    for i, (c, a, s) in enumerate(
+        [("007", "1.50", "3"), ("12", "2.0", "4"), ("12", "", "5"), ("1e3", "7", "6"), ("-4", "0.25", "3")]
+        * 40
+    )
+]
+TEXT_ROWS = [
+    f"{200 + i},{c},{a},{s}"
+    for i, (c, a, s) in enumerate(
+        [("x", "1.50", "3"), ("12", "Unknown", "4"), ("y", "2.5", ""), ("007", "8", "6")] * 30
+    )
+]
+MORE_NUMBERS = [
+    f"{400 + i},{c},{a},{s}"
+    for i, (c, a, s) in enumerate([("5", "3.25", "7"), ("007", "1.50", "8"), ("", "9", "3")] * 50)
+]
 
 
 def write(path: Path, rows: list[str]) -> Path:
@@ -51,7 +59,9 @@ def shard_run(
     return partials
 
 
-def one_run(tmp_path: Path, parts: list[list[str]], name: str, engine: str, baseline: Path | None = None) -> Path:
+def one_run(
+    tmp_path: Path, parts: list[list[str]], name: str, engine: str, baseline: Path | None = None
+) -> Path:
     folder = tmp_path / f"{name}-all"
     for index, rows in enumerate(parts):
         write(folder / f"part-{index}.csv", rows)
@@ -117,3 +127,19 @@ def test_a_numeric_shard_state_without_its_text_still_names_the_fix(
     assert "columns amount, code are numbers in one shard and text in another" in error
     state = DatasetState.from_dict(document["state"])
     assert not state.columns[1].text_kept
+
+
+@pytest.mark.parametrize("version", [1, 99, None])
+def test_a_partial_state_of_another_version_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], version: int | None
+) -> None:
+    partials = shard_run(tmp_path, [write(tmp_path / "s1" / "p.csv", NUMERIC_ROWS)], "v", "arrow")
+    path = partials / "algo-1" / dq.PARTIAL_FILE
+    document = json.loads(path.read_text())
+    assert document["version"] == STATE_VERSION == 2
+    document["version"] = version
+    path.write_text(json.dumps(document))
+    assert merge(partials, tmp_path / "merged") == 2
+    error = capsys.readouterr().err
+    assert f"a partial state of version {version!r}; this data_quality.py reads version 2" in error
+    assert "re-run the shards" in error and not (tmp_path / "merged").exists()
