@@ -14,6 +14,7 @@ from typing import Any, Dict, Iterator, List, Set
 
 import numpy as np
 from dq_errors import InputDataError, InputNotFoundError
+from dq_numtext import arrow_numbers
 from dq_read import (
     _ARROW_CONVERSION,
     NULL_VALUES,
@@ -35,7 +36,6 @@ from dq_read import (
     open_binary,
     pa,
     pacsv,
-    pc,
 )
 from dq_state import NO_NEEDS, DatasetState, Needs, RetypeError
 
@@ -242,17 +242,13 @@ def _arrow_forced(name: str, chunked: Any, _forced: bool) -> Column:
 
 
 def _arrow_text_column(name: str, chunked: Any, forced: bool) -> Column:
-    """A column read as text: numbers (with their text) when every present value is one, as Arrow's CSV
-    reader would have typed the chunk; else text."""
-    if not forced and chunked.null_count < len(chunked):
-        for kind in (pa.int64(), pa.float64()):
-            try:
-                numbers = pc.cast(chunked, kind)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                continue
-            column = _arrow_column(name, numbers)
-            column.strings = chunked
-            return column
+    """A column read as text: numbers (with their text) when Arrow's CSV reader would have typed the
+    chunk as numbers; else text."""
+    numbers = None if forced else arrow_numbers(chunked)
+    if numbers is not None:
+        column = _arrow_column(name, numbers)
+        column.strings = chunked
+        return column
     if chunked.null_count == len(chunked):
         return Column(name, np.full(len(chunked), np.nan), False, None)
     return Column(name, None, False, chunked)

@@ -22,8 +22,9 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 import numpy as np
-from dq_counts import Counts, hash_strings, hash_utf8
+from dq_counts import Counts
 from dq_errors import InputDataError
+from dq_numtext import TextBuffer
 from dq_profile import (
     FRACTIONAL,
     INTEGRAL,
@@ -34,10 +35,6 @@ from dq_profile import (
     token_kind,
 )
 from dq_read import (
-    NUMBER_RE2,
-    is_arrow,
-    pa,
-    pc,
     string_at,
     string_first_non_number,
     string_missing,
@@ -98,6 +95,7 @@ class ColumnState:
         self.categories = Counts()  # text chunks (and numeric chunks' text, when kept)
         self.kinds = [0, 0, 0]  # Integral, Fractional and String tokens among the values in categories
         self.text_kept = True  # every numeric chunk's text is in categories (it can be typed as text)
+        self._text = TextBuffer()  # numeric chunks' text not yet in categories
         self.has_strings = False  # a text value that is not a number was seen
         self.parsed = NumberStats()  # the numbers of text chunks
         self.parsed_complete = True  # ``parsed`` covers every text chunk
@@ -108,15 +106,18 @@ class ColumnState:
         """Add a chunk of this column (a dq_read.Column); its first row is line ``first_line`` of ``file``."""
         self.rows += n_rows
         if column.numbers is not None:
-            self._add_numbers(column.numbers, column.integral, file, first_line, needs)
+            present = self._add_numbers(column.numbers, column.integral, file, first_line, needs)
             if self.text_kept and column.strings is not None:  # a shard's numbers, with their text
-                counts, take, hashes, kinds = number_text_counts(column.strings)
-                self.categories.add_lazy(counts, take, hashes)
-                self.kinds = [a + b for a, b in zip(self.kinds, kinds)]
-            elif column.strings is None and not np.isnan(column.numbers).all():
+                self._text.add(column.strings, self.categories)
+            elif column.strings is None and present:
                 self.text_kept = False
         else:
             self._add_text(column.strings, n_rows, file, first_line, needs)
+
+    def _fold(self) -> None:
+        """The numeric chunks' text gathered so far into categories and kinds."""
+        added = self._text.fold(self.categories)
+        self.kinds = [a + b for a, b in zip(self.kinds, added)]
 
     def _settle(self, kind: str) -> None:
         if self.kind is not None and self.kind != kind:
@@ -125,13 +126,14 @@ class ColumnState:
 
     def _add_numbers(
         self, numbers: np.ndarray, integral: bool, file: str, first_line: int, needs: Needs
-    ) -> None:
+    ) -> bool:
+        """Add a chunk of numbers; whether it had present values."""
         missing = np.isnan(numbers)
         n_missing = int(np.count_nonzero(missing))
         present = numbers[~missing] if n_missing else numbers
         self.missing += n_missing
         if present.size == 0:
-            return
+            return False
         self._settle(NUMERIC)
         if not (np.isfinite(present.min()) and np.isfinite(present.max())):
             infinite = np.isinf(numbers)
@@ -143,6 +145,7 @@ class ColumnState:
             present = present[np.isfinite(present)]
         name = self.name
         self.numbers.add(present, integral, whole=name in needs.whole, as_text=name in needs.as_text)
+        return True
 
     def _add_text(self, strings: Any, n_rows: int, file: str, first_line: int, needs: Needs) -> None:
         self.missing += string_missing(strings)
@@ -180,6 +183,7 @@ class ColumnState:
         become the text's parsed numbers; infinities are String tokens there)."""
         if self.kind != NUMERIC:
             return self
+        self._fold()
         if not self.text_kept:
             raise RetypeError([self.name])
         self.kind = TEXT
@@ -189,6 +193,8 @@ class ColumnState:
         return self
 
     def merge(self, other: ColumnState) -> ColumnState:
+        self._fold()
+        other._fold()
         if self.kind is not None and other.kind is not None and self.kind != other.kind:
             self.as_text()
             other.as_text()
@@ -207,6 +213,7 @@ class ColumnState:
         return self
 
     def to_dict(self) -> Dict[str, Any]:
+        self._fold()
         return {
             "name": self.name,
             "rows": self.rows,
@@ -243,6 +250,7 @@ class ColumnState:
 
     def profile(self) -> FeatureProfile:
         """The column's profile: Model Monitor's type inference over everything added."""
+        self._fold()
         profile = FeatureProfile(self.name, self.rows)
         if self.first_bad is not None:
             profile.first_bad_file, profile.first_bad_row, profile.first_bad_value = self.first_bad
@@ -287,58 +295,6 @@ class ColumnState:
         profile.inferred_type = STRING
         if self.parsed_complete:
             profile.parsed = self.parsed.summary()
-
-
-# ------------------------------------------------------------------------------ numbers' text
-
-_INTEGER_RE2 = r"^\s*[+-]?\d+\s*$"  # dq_profile's integer tokens
-
-
-def number_text_counts(strings: Any) -> Tuple[np.ndarray, Any, Any, List[int]]:
-    """The text of a column read as numbers (an Arrow string array): its distinct values' counts, a
-    ``take(indices)`` and a ``hashes()`` for dq_counts.Counts.add_lazy, and the counts of its Integral,
-    Fractional and String tokens (dq_profile.token_kind, here as regular expressions over the values)."""
-    if not is_arrow(strings):  # a pandas Series of str (the pandas engine)
-        series = strings.dropna().value_counts(sort=False)
-        texts = [str(v) for v in series.index]
-        numbers = series.to_numpy().astype(np.int64)
-        tally = {INTEGRAL: 0, FRACTIONAL: 0}
-        for value, count in zip(texts, numbers.tolist()):
-            kind = token_kind(value)
-            tally[kind] = tally.get(kind, 0) + count
-        rest = int(numbers.sum()) - tally[INTEGRAL] - tally[FRACTIONAL]
-        return (
-            numbers,
-            lambda keep: texts if keep is None else [texts[i] for i in keep.tolist()],
-            lambda: hash_strings(texts),
-            [tally[INTEGRAL], tally[FRACTIONAL], rest],
-        )
-    counted = pc.value_counts(strings.drop_null())
-    values = counted.field("values")
-    field = counted.field("counts")
-    counts = np.frombuffer(field.buffers()[1], dtype=np.int64, count=field.offset + len(field))
-    counts = counts[field.offset :].copy()
-
-    def take(keep: Optional[np.ndarray]) -> List[str]:
-        return values.to_pylist() if keep is None else values.take(pa.array(keep)).to_pylist()
-
-    def hashes() -> np.ndarray:
-        wide = pa.types.is_large_string(values.type)
-        offsets = np.frombuffer(
-            values.buffers()[1], dtype=np.int64 if wide else np.int32, count=values.offset + len(values) + 1
-        )[values.offset :]
-        data = values.buffers()[2]
-        raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
-        return hash_utf8(raw, offsets.astype(np.int64))
-
-    def total(mask: Any) -> int:
-        return int(pc.sum(pc.filter(field, mask)).as_py() or 0)
-
-    integral = pc.match_substring_regex(values, _INTEGER_RE2)
-    number = pc.match_substring_regex(values, NUMBER_RE2)
-    n_integral = total(integral)
-    n_fractional = total(number) - n_integral
-    return counts, take, hashes, [n_integral, n_fractional, int(counts.sum()) - n_integral - n_fractional]
 
 
 class DatasetState:
