@@ -29,10 +29,11 @@ def arrow_numbers(chunked: Any) -> Optional[Any]:
     value). The first values are tried first: a failed cast costs a full pass over its input."""
     if chunked.null_count == len(chunked):
         return None
+    text = pc.utf8_trim(chunked, characters=" \t")  # the CSV reader trims spaces and tabs around numbers
     for kind in (pa.int64(), pa.float64()):
         try:
-            head = pc.cast(chunked.slice(0, 64), kind)
-            tail = pc.cast(chunked.slice(64), kind) if len(chunked) > 64 else None
+            head = pc.cast(text.slice(0, 64), kind)
+            tail = pc.cast(text.slice(64), kind) if len(text) > 64 else None
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
         return head if tail is None else pa.chunked_array(head.chunks + tail.chunks, type=kind)

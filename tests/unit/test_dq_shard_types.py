@@ -15,11 +15,12 @@ from tests.unit.test_dq_shards import host_config, merge
 from tests.unit.test_dq_streaming import assert_same_statistics
 
 HEADER = "id,code,amount,size"
-# Numbers as people write them ("007", "1.50", "2.0", "1e3"): one instance keeps that text as categories.
+# Numbers as people write them ("007", "1.50", "2.0", "1e3", " -4", ".25"): one instance keeps that text
+# as categories, and reads " 4" as an Integral number.
 NUMERIC_ROWS = [
     f"{i},{c},{a},{s}"
     for i, (c, a, s) in enumerate(
-        [("007", "1.50", "3"), ("12", "2.0", "4"), ("12", "", "5"), ("1e3", "7", "6"), ("-4", "0.25", "3")]
+        [("007", "1.50", "3"), ("12", "2.0", " 4"), ("12", "", "5"), ("1e3", "7", "6"), (" -4", ".25", "3")]
         * 40
     )
 ]
