@@ -102,7 +102,8 @@ class NumericSummary:
         ]
 
     def as_text(self) -> Tuple[List[str], np.ndarray]:
-        """Value counts of the numbers written as text (a String baseline feature read as numbers now)."""
+        """Value counts of the numbers written as text (a String baseline feature read as numbers now):
+        all of them, or a sketch's heavy hitters (of ``value_counts.total`` numbers)."""
         pairs = self.value_counts.ordered() if self.value_counts is not None else []
         return [label for label, _ in pairs], np.array([c for _, c in pairs], dtype=np.int64)
 
@@ -336,6 +337,7 @@ class FeatureProfile:
         self.numeric: Optional[NumericSummary] = None
         self.categories: List[str] = []  # most frequent first (all of them, or a sketch's heavy hitters)
         self.distinct_count: Optional[int] = None  # distinct values (None: len(categories))
+        self.category_total: Optional[int] = None  # values counted (None: the sum of category_counts)
         self.category_counts = np.zeros(0, dtype=np.int64)
         # Per-value types of the present values (for the data type check).
         self.n_integral = 0

@@ -286,6 +286,7 @@ class ColumnState:
         profile.categories = [value for value, _ in ordered]
         profile.category_counts = np.array([count for _, count in ordered], dtype=np.int64)
         profile.distinct_count = self.categories.distinct()
+        profile.category_total = self.categories.total
         profile.n_integral, profile.n_fractional, profile.n_string = self.kinds
         profile.non_numeric_values = [v for v in profile.categories if token_kind(v) == STRING]
         if profile.n_string == 0:  # numbers after all (read as text): profile them as numbers

@@ -13,8 +13,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from dq_baseline import build_baseline
+from dq_check import check_table, prepare_check
 from dq_chunks import read_state
 from dq_counts import CAPACITY, Counts, HyperLogLog, hash_strings, hash_utf8
+from dq_profile import NumberStats
 from dq_read import Column
 from dq_state import ColumnState
 
@@ -180,3 +182,50 @@ def test_a_high_cardinality_baseline_sharded_equals_one_instance_within_error(
         distinct.append(strings["distinct_count"])
         assert "string_constraints" not in constraints["features"][0]  # far too many values for a domain
     assert distinct[0] == distinct[1]  # the shards' HyperLogLogs merge into the one instance's
+
+
+def _check_drift(tmp_path: Path, baseline: tuple[dict, dict], current: Path) -> tuple[dict, list, int]:
+    """The check's categorical drift metric for ``code``, its violations, and the counts' error."""
+    statistics, constraints = baseline
+    prepared = prepare_check(statistics, constraints)
+    state = read_state(str(current), True, "arrow", needs=prepared[2])
+    outcome = check_table(state, statistics, constraints, prepared=prepared)
+    metric = next(m for m in outcome.drift_metrics["metrics"] if m["feature_name"] == "code")
+    return metric, outcome.violations, state.columns[0].categories.error
+
+
+def test_the_check_past_the_capacity_is_within_the_stated_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Categorical drift is an L-infinity distance of frequencies: off by at most error / N."""
+    rng = np.random.default_rng(5)
+    codes = [f"c{i}" for i in range(40)]
+    (tmp_path / "base.csv").write_text("code\n" + "\n".join(rng.choice(codes, 5000).tolist()) + "\n")
+    weights = np.linspace(2, 1, 40) / np.linspace(2, 1, 40).sum()
+    current = rng.choice(codes, 12_000, p=weights).tolist() + [f"new-{i}" for i in range(8000)]
+    (tmp_path / "cur.csv").write_text("code\n" + "\n".join(current) + "\n")
+    statistics, constraints, _ = build_baseline(read_state(str(tmp_path / "base.csv"), True, "arrow"))
+    exact, exact_violations, exact_error = _check_drift(
+        tmp_path, (statistics, constraints), tmp_path / "cur.csv"
+    )
+    monkeypatch.setattr(dq_counts, "CAPACITY", 200)
+    approx, violations, error = _check_drift(tmp_path, (statistics, constraints), tmp_path / "cur.csv")
+    assert exact_error == 0 and 0 < error <= 20_000 / 201
+    assert abs(approx["raw_distance"] - exact["raw_distance"]) <= error / 20_000
+    assert approx["raw_distance"] != exact["raw_distance"]  # the sketch did change something
+    assert [v["constraint_check_type"] for v in violations] == [
+        v["constraint_check_type"] for v in exact_violations
+    ]
+
+
+def test_numbers_counted_as_text_for_a_string_baseline_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A check reading numbers where the baseline has a String: their text counts are bounded too."""
+    monkeypatch.setattr(dq_counts, "CAPACITY", 100)
+    stats = NumberStats()
+    for start in range(0, 50_000, 10_000):
+        values = np.concatenate([np.arange(start, start + 10_000) + 0.5, np.full(3000, 7.0)])
+        stats.add(values, False, as_text=True)
+    merged = NumberStats.from_dict(json.loads(json.dumps(stats.to_dict()))).merge(NumberStats())
+    assert merged.value_counts is not None and len(merged.value_counts) <= 100
+    labels, counts = merged.summary().as_text()
+    assert labels[0] == "7" and 15_000 - merged.value_counts.error <= counts[0] <= 15_000
