@@ -17,11 +17,13 @@ CSVs name their columns ``_c0 … _cN`` as Model Monitor does.
 Sharding: with ``--partial-output DIR`` each instance writes its shard's mergeable state to
 ``DIR/<host>/dq_partial.json`` (host from /opt/ml/config/resourceconfig.json) and ``data_quality.py merge
 --input DIR --output OUT [--baseline-statistics … --baseline-constraints …]`` writes the outputs one
-instance would have written on all the data (equal within the KLL sketch's error). A shard's input may
-be empty (no file: SageMaker gives an instance no object when there are fewer than instances; blank parts;
-only a header): it writes an empty state, and ``merge`` fails only when every shard was empty. A column
-Integral in one shard and Fractional in another merges as one instance infers it; numbers in one shard
-and text in another is an error (the numeric shard kept no text to count as categories).
+instance would have written on all the data (equal within the KLL sketch's error, and the category
+sketch's past 10,000 distinct values: dq_counts). A shard's input may be empty (no file: SageMaker gives
+an instance no object when there are fewer than instances; blank parts; only a header): it writes an
+empty state, and ``merge`` fails only when every shard was empty. A column Integral in one shard and
+Fractional in another merges as one instance infers it; numbers in one shard and text in another merges
+as text, as one instance reads it (a shard keeps its numbers' text as written, for that). A partial
+state of another version than this script's (``STATE_VERSION``) is an error (exit 2).
 
 Outputs (written to temporary names and renamed into ``--output`` only when everything succeeded):
 
@@ -293,11 +295,18 @@ def run_merge(
     documents = []
     for path in partial_files(input_dir):
         document = load_json_file_any(path)
-        if document.get("version") != STATE_VERSION or document.get("kind") not in ("baseline", "check"):
+        version = document.get("version")
+        if version != STATE_VERSION:
             raise InputDataError(
-                "not a partial state written by this version of data_quality.py",
+                f"a partial state of version {version!r}; this data_quality.py reads version {STATE_VERSION}",
                 file=path,
-                fix="merge the partial states of one sharded run (same script version)",
+                fix="run the shards and the merge with the same data_quality.py (re-run the shards)",
+            )
+        if document.get("kind") not in ("baseline", "check"):
+            raise InputDataError(
+                "not a partial state written by data_quality.py (no baseline or check kind)",
+                file=path,
+                fix="merge the partial states of one sharded run",
             )
         documents.append((path, document))
     kinds = {document["kind"] for _, document in documents}

@@ -357,14 +357,19 @@ class _FeatureCheck:
 
     def categorical(self) -> Optional[Dict[str, Any]]:
         feature, profile = self.feature, self.profile
+        total: Optional[int] = profile.category_total
         if profile.read_as_numbers and profile.numeric is not None:  # only numbers: compare them as text
             labels, counts = profile.numeric.as_text()
+            text_counts = profile.numeric.value_counts
+            total = text_counts.total if text_counts is not None else None
         else:
             labels, counts = profile.categories, profile.category_counts
         current = {label: float(count) for label, count in zip(labels, counts)}
-        present = float(sum(current.values()))
+        kept = float(sum(current.values()))
+        # Past dq_counts' capacity the counts are heavy hitters (each at most ``error`` low) of ``total``.
+        present = kept if total is None else float(total)
         if feature.domains is not None and present > 0:
-            self._domain(labels, counts, present)
+            self._domain(labels, counts, present, present - kept)
         baseline = feature.categories
         self.detail["current_categories"] = list(zip(labels[:20], [int(c) for c in counts[:20]]))
         if baseline:
@@ -389,7 +394,7 @@ class _FeatureCheck:
                 sizes=sizes,
                 source="categorical",
             )
-        raw = categorical_distance(baseline, current)
+        raw = categorical_distance(baseline, current, present)
         method = str(self.dist["comparison_method"])
         return self._drift(
             raw=raw,
@@ -400,10 +405,11 @@ class _FeatureCheck:
             source="categorical",
         )
 
-    def _domain(self, labels: List[str], counts: np.ndarray, present: float) -> None:
+    def _domain(self, labels: List[str], counts: np.ndarray, present: float, untracked: float) -> None:
+        """``untracked``: values a sketch did not keep (taken as outside the domain)."""
         domain = set(self.feature.domains or [])
         unknown = [(label, int(count)) for label, count in zip(labels, counts) if label not in domain]
-        fraction = (present - sum(c for _, c in unknown)) / present
+        fraction = (present - sum(c for _, c in unknown) - untracked) / present
         threshold = float(self.config["domain_content_threshold"])
         if fraction < threshold - 1e-12:
             self.detail["values_not_in_domain"] = unknown[:5]

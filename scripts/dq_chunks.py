@@ -8,10 +8,13 @@ one block of rows at a time (``block_bytes`` of CSV), whatever the number of row
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any, Dict, Iterator, List, Set
 
+import numpy as np
 from dq_errors import InputDataError, InputNotFoundError
+from dq_numtext import arrow_numbers
 from dq_read import (
     _ARROW_CONVERSION,
     NULL_VALUES,
@@ -98,7 +101,9 @@ def read_state(
     while True:
         state = DatasetState(label, header, needs)
         try:
-            nonblank = _stream(files, header, use_arrow, block_bytes, forced=forced, state=state)
+            nonblank = _stream(
+                files, header, use_arrow, block_bytes, forced=forced, state=state, raw_text=shard
+            )
         except RetypeError as exc:
             if exc.names <= forced:  # pragma: no cover - text columns are text in every chunk
                 raise
@@ -126,16 +131,21 @@ def _stream(
     *,
     forced: Set[str],
     state: DatasetState,
+    raw_text: bool = False,
 ) -> int:
-    """Add every part to ``state``; returns how many parts were not blank."""
+    """Add every part to ``state``; returns how many parts were not blank. ``raw_text``: keep the text
+    of numeric columns too (a shard's), so that a merge can type them as text."""
     reference, nonblank = "", 0
     for path in files:
         if is_blank(path):
             continue
         nonblank += 1
-        chunks = _arrow_tables if use_arrow else _pandas_tables
+        if use_arrow:
+            chunks = _arrow_tables(path, header, block_bytes, forced, raw_text=raw_text)
+        else:
+            chunks = _pandas_tables(path, header, block_bytes, forced, raw_text=raw_text)
         first = True
-        for table in chunks(path, header, block_bytes, forced):
+        for table in chunks:
             if first:
                 _check_part(table, state, reference)
                 reference, first = reference or path, False
@@ -173,9 +183,14 @@ def _check_part(table: Table, state: DatasetState, reference: str) -> None:
 # -------------------------------------------------------------------------------------------- pyarrow
 
 
-def _arrow_tables(path: str, header: bool, block_bytes: int, forced: Set[str]) -> Iterator[Table]:
+def _arrow_tables(
+    path: str, header: bool, block_bytes: int, forced: Set[str], *, raw_text: bool = False
+) -> Iterator[Table]:
+    """The part's chunks; ``raw_text``: every column read as text, and typed here as Arrow's CSV reader
+    types it (int64, else float64, else text), numbers keeping their text."""
     arrow_names = _arrow_header_names(path, header)
     ours = arrow_names if header else _headerless_names(len(arrow_names))
+    as_text = set(ours) if raw_text else forced
     invalid: List[Any] = []
 
     def on_invalid(row: Any) -> str:
@@ -191,7 +206,7 @@ def _arrow_tables(path: str, header: bool, block_bytes: int, forced: Set[str]) -
                 null_values=NULL_VALUES,
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
-                column_types={a: pa.string() for a, o in zip(arrow_names, ours) if o in forced},  # noqa: B905
+                column_types={a: pa.string() for a, o in zip(arrow_names, ours) if o in as_text},  # noqa: B905
             ),
         )
     except pa.ArrowInvalid as exc:
@@ -213,12 +228,30 @@ def _arrow_tables(path: str, header: bool, block_bytes: int, forced: Set[str]) -
             raise _ragged_error(path, bad.actual_columns, bad.expected_columns, _locate_line(path, bad.text))
         if batch.num_rows == 0:
             continue
-        columns = [_arrow_column(n, pa.chunked_array([batch.column(i)])) for i, n in enumerate(names)]
+        read = _arrow_text_column if raw_text else _arrow_forced
+        columns = [read(n, pa.chunked_array([batch.column(i)]), n in forced) for i, n in enumerate(names)]
         rows = batch.num_rows
         del batch
         _release_arrow_memory()
         yield Table(path, header, columns, rows, offset)
         offset += rows
+
+
+def _arrow_forced(name: str, chunked: Any, _forced: bool) -> Column:
+    return _arrow_column(name, chunked)
+
+
+def _arrow_text_column(name: str, chunked: Any, forced: bool) -> Column:
+    """A column read as text: numbers (with their text) when Arrow's CSV reader would have typed the
+    chunk as numbers; else text."""
+    numbers = None if forced else arrow_numbers(chunked)
+    if numbers is not None:
+        column = _arrow_column(name, numbers)
+        column.strings = chunked
+        return column
+    if chunked.null_count == len(chunked):
+        return Column(name, np.full(len(chunked), np.nan), False, None)
+    return Column(name, None, False, chunked)
 
 
 def _plain(kind: Any) -> bool:
@@ -249,7 +282,11 @@ def _arrow_failure(exc: Exception, path: str, names: List[str]) -> Exception:
 # --------------------------------------------------------------------------------------------- pandas
 
 
-def _pandas_tables(path: str, header: bool, block_bytes: int, forced: Set[str]) -> Iterator[Table]:
+def _pandas_tables(
+    path: str, header: bool, block_bytes: int, forced: Set[str], *, raw_text: bool = False
+) -> Iterator[Table]:
+    """The part's chunks; ``raw_text``: numeric columns keep their text too (a second reader of the same
+    rows, every column as text)."""
     import pandas as pd
 
     kwargs, legacy = _pandas_options(header)
@@ -261,11 +298,19 @@ def _pandas_tables(path: str, header: bool, block_bytes: int, forced: Set[str]) 
         elif name.startswith("_c") and name[2:].isdigit():
             dtype[int(name[2:])] = object
     offset, width = 0, 0
+    rows_per_chunk = _rows_per_chunk(path, block_bytes)
     try:
-        with pd.read_csv(
-            path, chunksize=_rows_per_chunk(path, block_bytes), dtype=dtype or None, **kwargs
-        ) as reader:
+        with contextlib.ExitStack() as stack:  # (no parenthesised with-items on Python 3.8)
+            reader = stack.enter_context(
+                pd.read_csv(path, chunksize=rows_per_chunk, dtype=dtype or None, **kwargs)
+            )
+            texts: Iterator[Any] = iter(())
+            if raw_text:
+                texts = stack.enter_context(
+                    pd.read_csv(path, chunksize=rows_per_chunk, dtype=object, **kwargs)
+                )
             for frame in reader:
+                text = next(texts) if raw_text else None
                 width = frame.shape[1]
                 names = (raw if len(raw) == width else [str(n) for n in frame.columns]) if header else []
                 names = names or _headerless_names(width)
@@ -279,6 +324,8 @@ def _pandas_tables(path: str, header: bool, block_bytes: int, forced: Set[str]) 
                 columns: List[Column] = [
                     _pandas_column(name, frame.iloc[:, pos], legacy=legacy) for pos, name in enumerate(names)
                 ]
+                if text is not None:
+                    _keep_text(columns, text)
                 rows = int(frame.shape[0])
                 del frame
                 yield Table(path, header, columns, rows, offset)
@@ -288,6 +335,14 @@ def _pandas_tables(path: str, header: bool, block_bytes: int, forced: Set[str]) 
     short = _find_short_row(path, width) if width else None
     if short is not None:
         raise _ragged_error(path, short[1], width, short[0])
+
+
+def _keep_text(columns: List[Column], text: Any) -> None:
+    """Give the numeric columns their text (the same rows read as text)."""
+    for pos, column in enumerate(columns):
+        if column.numbers is not None:
+            raw = text.iloc[:, pos]
+            column.strings = raw.where(raw.notna(), None)
 
 
 def _rows_per_chunk(path: str, block_bytes: int) -> int:

@@ -129,10 +129,16 @@ def _points_distance(baseline: Cdf, le: np.ndarray, lt: np.ndarray) -> float:
     return float(min(1.0, max(float(np.max(np.abs(le - base))), float(np.max(np.abs(lt - before))))))
 
 
-def categorical_distance(baseline: Dict[str, float], current: Dict[str, float]) -> float:
-    """L-infinity distance between category frequencies (Deequ's categorical LInfinity)."""
+def categorical_distance(
+    baseline: Dict[str, float], current: Dict[str, float], current_total: Optional[float] = None
+) -> float:
+    """L-infinity distance between category frequencies (Deequ's categorical LInfinity).
+
+    ``current_total``: the number of current values, when ``current`` holds only some of them (a sketch's
+    heavy hitters): frequencies are of that total.
+    """
     n = sum(baseline.values())
-    m = sum(current.values())
+    m = sum(current.values()) if current_total is None else current_total
     if n <= 0 or m <= 0:
         return 0.0
     keys = set(baseline) | set(current)

@@ -104,7 +104,7 @@ def baseline_payload(
                 }
             )
         else:
-            item["distinct"] = len(profile.categories)
+            item["distinct"] = profile.distinct()
             item["categories"] = list(zip(profile.categories[:20], profile.category_counts[:20].tolist()))
         features.append(item)
     return {

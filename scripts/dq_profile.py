@@ -14,6 +14,7 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
+from dq_counts import Counts, hash_strings
 from dq_kll import KllSketch
 
 INTEGRAL = "Integral"
@@ -81,7 +82,7 @@ class NumericSummary:
         self.sketch = KllSketch()
         self.whole = 0
         self.negatives = 0
-        self.value_counts: Optional[Dict[float, int]] = None
+        self.value_counts: Optional[Counts] = None
 
     def representatives(self) -> np.ndarray:
         """One value per fine bin: the integer itself on a unit grid, the bin midpoint otherwise."""
@@ -101,12 +102,10 @@ class NumericSummary:
         ]
 
     def as_text(self) -> Tuple[List[str], np.ndarray]:
-        """Value counts of the numbers written as text (a String baseline feature read as numbers now)."""
-        pairs = sorted((self.value_counts or {}).items())
-        labels = [str(int(v)) if self.integral or float(v).is_integer() else repr(float(v)) for v, _ in pairs]
-        counts = np.array([c for _, c in pairs], dtype=np.int64)
-        order = sorted(range(len(labels)), key=lambda i: (-int(counts[i]), labels[i]))
-        return [labels[i] for i in order], counts[order] if order else counts
+        """Value counts of the numbers written as text (a String baseline feature read as numbers now):
+        all of them, or a sketch's heavy hitters (of ``value_counts.total`` numbers)."""
+        pairs = self.value_counts.ordered() if self.value_counts is not None else []
+        return [label for label, _ in pairs], np.array([c for _, c in pairs], dtype=np.int64)
 
 
 class NumberStats:
@@ -127,7 +126,7 @@ class NumberStats:
         self.integral = True  # every chunk with values was integral
         self.whole = 0
         self.negatives = 0
-        self.value_counts: Optional[Dict[float, int]] = None
+        self.value_counts: Optional[Counts] = None  # the numbers as text (bounded: dq_counts)
         self.sketch = KllSketch()
 
     def add(self, values: np.ndarray, integral: bool, *, whole: bool = False, as_text: bool = False) -> None:
@@ -155,14 +154,17 @@ class NumberStats:
             self.negatives += int(np.count_nonzero(values < 0))
         if as_text:
             distinct, counts = np.unique(values, return_counts=True)
-            self._add_value_counts(zip(distinct.tolist(), counts.tolist()))
+            self._add_value_counts(distinct, counts.astype(np.int64))
         self.sketch.update(values)
 
-    def _add_value_counts(self, pairs: Any) -> None:
-        merged = self.value_counts if self.value_counts is not None else {}
-        for value, count in pairs:
-            merged[value] = merged.get(value, 0) + int(count)
-        self.value_counts = merged
+    def _add_value_counts(self, distinct: np.ndarray, counts: np.ndarray) -> None:
+        def labels(keep: Optional[np.ndarray]) -> List[str]:
+            chosen = distinct if keep is None else distinct[keep]
+            return [str(int(v)) if v.is_integer() else repr(v) for v in chosen.tolist()]
+
+        if self.value_counts is None:
+            self.value_counts = Counts()
+        self.value_counts.add_lazy(counts, labels, lambda: hash_strings(labels(None)))
 
     def _combine(
         self, count: int, total: float, mean: float, scale: float, *, m2: float, extremes: Tuple[float, float]
@@ -199,7 +201,9 @@ class NumberStats:
         self.whole += other.whole
         self.negatives += other.negatives
         if other.value_counts is not None:
-            self._add_value_counts(other.value_counts.items())
+            if self.value_counts is None:
+                self.value_counts = Counts()
+            self.value_counts.merge(other.value_counts)
         self.sketch.merge(other.sketch)
         return self
 
@@ -231,7 +235,7 @@ class NumberStats:
             "integral": self.integral,
             "whole": self.whole,
             "negatives": self.negatives,
-            "value_counts": None if self.value_counts is None else sorted(self.value_counts.items()),
+            "value_counts": None if self.value_counts is None else self.value_counts.to_dict(),
             "sketch": {
                 "levels": self.sketch.data(),
                 "compactions": list(self.sketch.compactions),
@@ -248,8 +252,8 @@ class NumberStats:
             stats.min, stats.max = float(data["min"]), float(data["max"])
         stats.integral, stats.whole = bool(data["integral"]), int(data["whole"])
         stats.negatives = int(data["negatives"])
-        pairs = data.get("value_counts")
-        stats.value_counts = None if pairs is None else {float(v): int(c) for v, c in pairs}
+        counted = data.get("value_counts")
+        stats.value_counts = None if counted is None else Counts.from_dict(counted)
         sketch = data["sketch"]
         stats.sketch.levels = [np.asarray(level, dtype=np.float64) for level in sketch["levels"]]
         stats.sketch.compactions = [int(v) for v in sketch["compactions"]]
@@ -331,7 +335,9 @@ class FeatureProfile:
         self.num_present = 0
         self.num_missing = n_rows
         self.numeric: Optional[NumericSummary] = None
-        self.categories: List[str] = []
+        self.categories: List[str] = []  # most frequent first (all of them, or a sketch's heavy hitters)
+        self.distinct_count: Optional[int] = None  # distinct values (None: len(categories))
+        self.category_total: Optional[int] = None  # values counted (None: the sum of category_counts)
         self.category_counts = np.zeros(0, dtype=np.int64)
         # Per-value types of the present values (for the data type check).
         self.n_integral = 0
@@ -345,6 +351,9 @@ class FeatureProfile:
         self.first_bad_value: Optional[str] = None
         self.read_as_numbers = False  # every present value was read as a number
         self.parsed: Optional[NumericSummary] = None  # a String column's numbers (when a check needs them)
+
+    def distinct(self) -> int:
+        return len(self.categories) if self.distinct_count is None else self.distinct_count
 
     @property
     def completeness(self) -> float:
@@ -379,7 +388,7 @@ class FeatureProfile:
         ]
         feature["string_statistics"] = {
             "common": common,
-            "distinct_count": float(len(self.categories)),
+            "distinct_count": float(self.distinct()),
             "distribution": {"categorical": {"buckets": buckets}},
         }
         return feature
@@ -394,7 +403,7 @@ class FeatureProfile:
         if self.inferred_type in NUMERIC_TYPES and self.numeric is not None:
             feature["num_constraints"] = {"is_non_negative": bool(self.numeric.min >= 0)}
         elif self.inferred_type == STRING:
-            distinct = len(self.categories)
+            distinct = self.distinct()
             if distinct <= DOMAIN_MAX_DISTINCT and distinct * 2 <= self.num_present:
                 feature["string_constraints"] = {"domains": sorted(self.categories)}
         return feature

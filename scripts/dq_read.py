@@ -482,19 +482,19 @@ def _short_record(
 # ------------------------------------------------------------------------------- string column helpers
 
 
-def _is_arrow(strings: Any) -> bool:
+def is_arrow(strings: Any) -> bool:
     return pa is not None and isinstance(strings, (pa.ChunkedArray, pa.Array))
 
 
 def string_missing(strings: Any) -> int:
-    if _is_arrow(strings):
+    if is_arrow(strings):
         return int(strings.null_count)
     return int(strings.isna().sum())
 
 
 def string_value_counts(strings: Any) -> Tuple[List[str], np.ndarray]:
     """Distinct present values and their counts, most frequent first (ties by value)."""
-    if _is_arrow(strings):
+    if is_arrow(strings):
         counted = pc.value_counts(strings.drop_null())
         values = counted.field("values").to_pylist()
         field = counted.field("counts")  # int64, no nulls; read the buffer (to_numpy imports pandas)
@@ -512,7 +512,7 @@ def string_first_index(strings: Any, members: Sequence[str]) -> Optional[int]:
     """Index of the first value that is one of ``members``."""
     if not members:
         return None
-    if _is_arrow(strings):
+    if is_arrow(strings):
         mask = pc.is_in(strings, value_set=pa.array(list(members), type=pa.string()))
         index = pc.index(mask, True).as_py()
         return None if index is None or index < 0 else int(index)
@@ -520,13 +520,13 @@ def string_first_index(strings: Any, members: Sequence[str]) -> Optional[int]:
     return int(hits[0]) if hits.size else None
 
 
-_NUMBER_RE2 = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"  # dq_profile's number tokens
+NUMBER_RE2 = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"  # dq_profile's number tokens
 
 
 def string_first_non_number(strings: Any, non_numeric: Sequence[str]) -> Optional[int]:
     """Index of the first present value that is not a number (``non_numeric``: those values)."""
-    if _is_arrow(strings):  # a regex over the strings (building a value set would import pandas)
-        other = pc.invert(pc.match_substring_regex(strings, _NUMBER_RE2))  # null where missing
+    if is_arrow(strings):  # a regex over the strings (building a value set would import pandas)
+        other = pc.invert(pc.match_substring_regex(strings, NUMBER_RE2))  # null where missing
         position = 0
         for chunk in other.chunks if isinstance(other, pa.ChunkedArray) else [other]:
             hits = pc.indices_nonzero(chunk)  # (pc.index would import pandas)
@@ -539,7 +539,7 @@ def string_first_non_number(strings: Any, non_numeric: Sequence[str]) -> Optiona
 
 def string_numbers(strings: Any, non_numeric: Sequence[str]) -> np.ndarray:
     """The column as float64, NaN where missing or not a number."""
-    if _is_arrow(strings):
+    if is_arrow(strings):
         text = strings
         if non_numeric:
             bad = pc.is_in(text, value_set=pa.array(list(non_numeric), type=pa.string()))
@@ -572,5 +572,5 @@ def numbers_as_strings(numbers: np.ndarray, integral: bool) -> Tuple[List[str], 
 
 
 def string_at(strings: Any, index: int) -> Optional[str]:
-    value = strings[index].as_py() if _is_arrow(strings) else strings.iloc[index]
+    value = strings[index].as_py() if is_arrow(strings) else strings.iloc[index]
     return None if value is None else str(value)

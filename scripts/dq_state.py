@@ -3,12 +3,16 @@
 A :class:`DatasetState` holds one :class:`ColumnState` per column: row and missing counts, a
 :class:`dq_profile.NumberStats` of the numbers (moments, extremes, KLL sketch) and the category counts of
 text. Chunks of a stream add to it, and states of shards merge (``merge``), so memory does not grow with
-the rows (only with a text column's distinct values). ``to_dict``/``from_dict`` are the partial-state
-file a shard writes (``data_quality.py … --partial-output``) and ``data_quality.py merge`` reads.
+the rows: a text column's category counts are a dq_counts.Counts, exact up to 10,000 distinct values and
+a bounded sketch beyond (the token-type counts that type inference needs are kept apart, exact).
+``to_dict``/``from_dict`` are the partial-state file a shard writes (``data_quality.py …
+--partial-output``) and ``data_quality.py merge`` reads.
 
 Types are Model Monitor's over the whole column: a column read as numbers in one chunk and as text in
 another is read again as text from the start (:class:`RetypeError`), as the in-memory readers would have
-read it.
+read it. A shard cannot read again what another shard saw, so a shard keeps its numbers' text as read
+(its counts as written, and their token types): a column numeric in one shard and text in another then
+merges as text, as one instance reads it.
 """
 
 # zip(strict=...) needs Python 3.10; these scripts run on the containers' Python 3.8.
@@ -18,7 +22,9 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 import numpy as np
+from dq_counts import Counts
 from dq_errors import InputDataError
+from dq_numtext import TextBuffer
 from dq_profile import (
     FRACTIONAL,
     INTEGRAL,
@@ -36,7 +42,7 @@ from dq_read import (
     string_value_counts,
 )
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: bounded category counts (dq_counts), token-type counts, numbers' text
 NUMERIC = "numeric"
 TEXT = "text"
 
@@ -65,6 +71,7 @@ class Needs:
 
 
 NO_NEEDS = Needs()
+_KIND_INDEX = {INTEGRAL: 0, FRACTIONAL: 1, STRING: 2}
 BadValue = Tuple[str, int, str]  # (file, 1-based line, text) of the first value that is not a number
 
 
@@ -85,7 +92,10 @@ class ColumnState:
         self.numbers = NumberStats()  # numeric chunks
         self.non_finite = 0  # infinities read as numbers
         self.first_bad: Optional[BadValue] = None
-        self.categories: Dict[str, int] = {}  # text chunks
+        self.categories = Counts()  # text chunks (and numeric chunks' text, when kept)
+        self.kinds = [0, 0, 0]  # Integral, Fractional and String tokens among the values in categories
+        self.text_kept = True  # every numeric chunk's text is in categories (it can be typed as text)
+        self._text = TextBuffer()  # numeric chunks' text not yet in categories
         self.has_strings = False  # a text value that is not a number was seen
         self.parsed = NumberStats()  # the numbers of text chunks
         self.parsed_complete = True  # ``parsed`` covers every text chunk
@@ -96,9 +106,18 @@ class ColumnState:
         """Add a chunk of this column (a dq_read.Column); its first row is line ``first_line`` of ``file``."""
         self.rows += n_rows
         if column.numbers is not None:
-            self._add_numbers(column.numbers, column.integral, file, first_line, needs)
+            present = self._add_numbers(column.numbers, column.integral, file, first_line, needs)
+            if self.text_kept and column.strings is not None:  # a shard's numbers, with their text
+                self._text.add(column.strings, self.categories)
+            elif column.strings is None and present:
+                self.text_kept = False
         else:
             self._add_text(column.strings, n_rows, file, first_line, needs)
+
+    def _fold(self) -> None:
+        """The numeric chunks' text gathered so far into categories and kinds."""
+        added = self._text.fold(self.categories)
+        self.kinds = [a + b for a, b in zip(self.kinds, added)]
 
     def _settle(self, kind: str) -> None:
         if self.kind is not None and self.kind != kind:
@@ -107,13 +126,14 @@ class ColumnState:
 
     def _add_numbers(
         self, numbers: np.ndarray, integral: bool, file: str, first_line: int, needs: Needs
-    ) -> None:
+    ) -> bool:
+        """Add a chunk of numbers; whether it had present values."""
         missing = np.isnan(numbers)
         n_missing = int(np.count_nonzero(missing))
         present = numbers[~missing] if n_missing else numbers
         self.missing += n_missing
         if present.size == 0:
-            return
+            return False
         self._settle(NUMERIC)
         if not (np.isfinite(present.min()) and np.isfinite(present.max())):
             infinite = np.isinf(numbers)
@@ -125,6 +145,7 @@ class ColumnState:
             present = present[np.isfinite(present)]
         name = self.name
         self.numbers.add(present, integral, whole=name in needs.whole, as_text=name in needs.as_text)
+        return True
 
     def _add_text(self, strings: Any, n_rows: int, file: str, first_line: int, needs: Needs) -> None:
         self.missing += string_missing(strings)
@@ -134,8 +155,10 @@ class ColumnState:
         self._settle(TEXT)
         kinds = [token_kind(v) for v in values]
         non_numeric = [v for v, k in zip(values, kinds) if k == STRING]
-        for value, count in zip(values, counts.tolist()):
-            self.categories[value] = self.categories.get(value, 0) + count
+        tally = self.kinds
+        for kind, count in zip(kinds, counts.tolist()):
+            tally[_KIND_INDEX[kind]] += count
+        self.categories.add(values, counts)
         if non_numeric:
             self.has_strings = True
             if self.first_bad is None or self.first_bad[0] > file:
@@ -155,23 +178,42 @@ class ColumnState:
 
     # ----------------------------------------------------------------------------------- merging
 
-    def merge(self, other: ColumnState) -> ColumnState:
-        if self.kind is not None and other.kind is not None and self.kind != other.kind:
+    def as_text(self) -> ColumnState:
+        """This numeric column typed as text, as one instance reads a column text elsewhere (its numbers
+        become the text's parsed numbers; infinities are String tokens there)."""
+        if self.kind != NUMERIC:
+            return self
+        self._fold()
+        if not self.text_kept:
             raise RetypeError([self.name])
+        self.kind = TEXT
+        self.has_strings = self.kinds[2] > 0
+        self.parsed, self.parsed_complete = self.numbers, True
+        self.numbers, self.non_finite = NumberStats(), 0
+        return self
+
+    def merge(self, other: ColumnState) -> ColumnState:
+        self._fold()
+        other._fold()
+        if self.kind is not None and other.kind is not None and self.kind != other.kind:
+            self.as_text()
+            other.as_text()
         self.kind = self.kind or other.kind
         self.rows += other.rows
         self.missing += other.missing
         self.numbers.merge(other.numbers)
         self.non_finite += other.non_finite
         self.first_bad = _earliest(self.first_bad, other.first_bad)
-        for value, count in other.categories.items():
-            self.categories[value] = self.categories.get(value, 0) + count
+        self.categories.merge(other.categories)
+        self.kinds = [a + b for a, b in zip(self.kinds, other.kinds)]
+        self.text_kept = self.text_kept and other.text_kept
         self.has_strings = self.has_strings or other.has_strings
         self.parsed_complete = self.parsed_complete and other.parsed_complete
         self.parsed = self.parsed.merge(other.parsed) if self.parsed_complete else NumberStats()
         return self
 
     def to_dict(self) -> Dict[str, Any]:
+        self._fold()
         return {
             "name": self.name,
             "rows": self.rows,
@@ -180,7 +222,9 @@ class ColumnState:
             "numbers": self.numbers.to_dict(),
             "non_finite": self.non_finite,
             "first_bad": list(self.first_bad) if self.first_bad else None,
-            "categories": self.categories,
+            "categories": self.categories.to_dict(),
+            "kinds": self.kinds,
+            "text_kept": self.text_kept,
             "has_strings": self.has_strings,
             "parsed": self.parsed.to_dict(),
             "parsed_complete": self.parsed_complete,
@@ -194,7 +238,9 @@ class ColumnState:
         state.non_finite = int(data["non_finite"])
         bad = data.get("first_bad")
         state.first_bad = (str(bad[0]), int(bad[1]), str(bad[2])) if bad else None
-        state.categories = {str(k): int(v) for k, v in data["categories"].items()}
+        state.categories = Counts.from_dict(data["categories"])
+        state.kinds = [int(v) for v in data["kinds"]]
+        state.text_kept = bool(data["text_kept"])
         state.has_strings = bool(data["has_strings"])
         state.parsed = NumberStats.from_dict(data["parsed"])
         state.parsed_complete = bool(data["parsed_complete"])
@@ -204,6 +250,7 @@ class ColumnState:
 
     def profile(self) -> FeatureProfile:
         """The column's profile: Model Monitor's type inference over everything added."""
+        self._fold()
         profile = FeatureProfile(self.name, self.rows)
         if self.first_bad is not None:
             profile.first_bad_file, profile.first_bad_row, profile.first_bad_value = self.first_bad
@@ -235,20 +282,13 @@ class ColumnState:
     def _profile_text(self, profile: FeatureProfile) -> None:
         profile.num_missing = self.missing
         profile.num_present = self.rows - self.missing
-        ordered = sorted(self.categories.items(), key=lambda kv: (-kv[1], kv[0]))
+        ordered = self.categories.ordered()
         profile.categories = [value for value, _ in ordered]
         profile.category_counts = np.array([count for _, count in ordered], dtype=np.int64)
-        non_numeric = []
-        for value, count in ordered:
-            kind = token_kind(value)
-            if kind == INTEGRAL:
-                profile.n_integral += count
-            elif kind == FRACTIONAL:
-                profile.n_fractional += count
-            else:
-                profile.n_string += count
-                non_numeric.append(value)
-        profile.non_numeric_values = non_numeric
+        profile.distinct_count = self.categories.distinct()
+        profile.category_total = self.categories.total
+        profile.n_integral, profile.n_fractional, profile.n_string = self.kinds
+        profile.non_numeric_values = [v for v in profile.categories if token_kind(v) == STRING]
         if profile.n_string == 0:  # numbers after all (read as text): profile them as numbers
             profile.categories, profile.category_counts = [], np.zeros(0, dtype=np.int64)
             self._profile_numbers(profile, self.parsed, profile.n_fractional == 0)

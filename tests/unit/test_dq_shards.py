@@ -150,18 +150,3 @@ def test_integral_in_one_shard_and_fractional_in_another_merge_as_one_instance_i
     batch = one_instance(pd.concat([fractional, whole], ignore_index=True), tmp_path, "batch", one)
     violations = load(tmp_path / "merged-check", "constraint_violations.json")
     assert violations == load(batch, "constraint_violations.json")
-
-
-def test_numbers_in_one_shard_and_text_in_another_is_an_error_naming_the_fix(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    numbers = pd.DataFrame({"a": [1, 2, 3], "code": [10, 20, 30]})
-    text = pd.DataFrame({"a": [4, 5, 6], "code": ["x", "20", "y"]})
-    shares = [
-        write_csv(numbers, tmp_path / "s1" / "p.csv").parent,
-        write_csv(text, tmp_path / "s2" / "p.csv").parent,
-    ]
-    assert merge(run_shards(tmp_path, shares, "text"), tmp_path / "merged") == 2
-    error = capsys.readouterr().err
-    assert "columns code are numbers in one shard and text in another" in error
-    assert "run the job on one instance" in error
