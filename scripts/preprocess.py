@@ -296,17 +296,18 @@ def fit(
     return outputs
 
 
-def validate(input_path: str, output_dir: str, schema: Dataset) -> List[str]:
+def validate(input_path: str, output_dir: str, schema: Dataset, input_uri: Optional[str] = None) -> List[str]:
     """The ``validate`` subcommand; returns the written files.
 
     One batch file is written as ``inference-data.csv``. A folder of parts (``batch_parts``) is
     validated part by part (an error names the part, row and column) and written as one output part per
     input part under the same relative name, so batch transform's instances each score whole parts and
-    name their results ``<part>.out``. Nothing is written unless every part is valid.
+    name their results ``<part>.out``. Nothing is written unless every part is valid. ``input_uri`` (the
+    pipeline's ``InputDataUri``) picks the one object a file URI names out of its S3 prefix's siblings.
     """
-    parts = batch_parts.list_parts(input_path)
+    parts = batch_parts.list_parts(input_path, uri=input_uri)
     if len(parts) > 1:  # Spark writes empty parts for empty partitions: they hold no rows to score
-        blank = [relative for relative, source in parts if _is_blank(source)]
+        blank = [relative for relative, source in parts if batch_parts.is_blank(source)]
         if blank and len(blank) < len(parts):
             logger.warning("skipping %d empty part(s): %s", len(blank), ", ".join(blank))
             parts = [item for item in parts if item[0] not in blank]
@@ -323,14 +324,6 @@ def validate(input_path: str, output_dir: str, schema: Dataset) -> List[str]:
         written = stage.commit()
     logger.info("%d part(s), %d rows in all", len(parts), rows)
     return written
-
-
-def _is_blank(path: str, limit: int = 1 << 16) -> bool:
-    """An empty or whitespace-only file (only small files are read to tell)."""
-    if os.path.getsize(path) > limit:
-        return False
-    with open(path, "rb") as handle:
-        return not handle.read().strip()
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -366,6 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--input", default="/opt/ml/processing/input", help="dir (or file) of the CSV"
     )
     validate_parser.add_argument("--output", default="/opt/ml/processing/output")
+    validate_parser.add_argument(
+        "--input-uri",
+        help="the S3 URI --input was downloaded from: a file URI selects that object from the prefix",
+    )
     dataset.add_argument(validate_parser)
     return parser
 
@@ -390,7 +387,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 baseline_parts=args.baseline_parts,
             )
         else:
-            validate(args.input, args.output, schema)
+            validate(args.input, args.output, schema, args.input_uri)
     except StepError as error:
         return datafiles.report_error(error)
     return datafiles.EXIT_OK

@@ -6,6 +6,7 @@
   ``GroundTruthUri`` = the folder's ``ground-truth.csv`` when it exists, else ``none``).
 - A multi-file batch: a folder ``BUCKET_INF_PREFIX/<batch>/`` of parts named ``part-*.csv`` (Spark's and
   Hadoop's names), then an object ``_SUCCESS`` in that folder (their completion marker), written last.
+  (A ``part-*.csv`` directly under ``BUCKET_INF_PREFIX/`` is a single file and starts its own run.)
   The parts start nothing; the marker starts ONE execution for the folder (``InputDataUri`` =
   ``s3://<bucket>/<batch folder>/``, ground truth as above). Twenty parts, one execution.
 - ``ModelQualityCalcStep`` ``Failed`` on the inference pipeline -> the HPO pipeline, unless an HPO
@@ -152,7 +153,9 @@ def plan_s3(event: S3ObjectCreated, config: TriggerConfig) -> StartRequest | Ign
                 "(upload it before the inference data)"
             )
         folder = posixpath.dirname(key)
-        if name.startswith(PART_PREFIX):
+        # Parts are in a batch folder of their own; a part-*.csv dropped directly under the prefix (no
+        # folder, so no marker can follow it) is one file and starts its run, as any other .csv.
+        if name.startswith(PART_PREFIX) and folder.strip("/") != config.inference_prefix.strip("/"):
             return Ignore(
                 f"{event.uri} is a part of the multi-file batch s3://{event.bucket}/{folder}/: its "
                 f"{BATCH_COMPLETE_MARKER} object (written after the last part) starts the folder's one run"

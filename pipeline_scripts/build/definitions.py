@@ -30,7 +30,7 @@ def build_pipeline(
     kind: str, config: Config, approved: ApprovedModel | None = None, code: CodeBundle | None = None
 ) -> BuiltPipeline:
     """Build one pipeline's definition offline. ``approved`` is required for inference."""
-    prepare_sdk(config.env.aws_region)  # before the builders import the SDK
+    prepare_sdk()  # before the builders import the SDK
     from pipeline_scripts.build.hpo import build_hpo_pipeline
     from pipeline_scripts.build.inference import build_inference_pipeline
     from pipeline_scripts.build.steps import BuildContext

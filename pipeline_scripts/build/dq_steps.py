@@ -7,7 +7,8 @@
 on N instances. Its data input is ``ShardedByS3Key``: SageMaker gives each instance about 1/N of the
 objects under the input prefix (a prefix of many CSV parts is what spreads the work; a single file goes
 whole to one instance, and an instance that gets nothing writes an empty state). Each instance streams its
-share into a mergeable state and writes it with ``--partial-output`` under ``<partials output>/<host>/``.
+share into a mergeable state and writes it with ``--partial-output`` under ``<partials output>/<host>/``
+(output ``partials_data_quality_baseline`` / ``partials_data_quality_check``).
 Then the step of the usual name runs ``data_quality.py merge`` on one instance: it reads every partial
 state and writes exactly the files the one step writes (statistics.json, constraints.json,
 constraint_violations.json, drift_metrics.json, summary.json, report.html) to the same output. So the
@@ -135,7 +136,10 @@ def check_steps(ctx: BuildContext, dataset: Any, statistics: Any, constraints: A
 
 
 def _partials_output(kind: str) -> str:
-    return f"data_quality_{kind}_partials"
+    """``partials_data_quality_<kind>``: not ``data_quality…_partials``, whose S3 URI would share its
+    start with the ``data_quality`` / ``data_quality_baseline`` outputs (a listing or sync of those
+    prefixes, which have no trailing slash, would pick the partial states up)."""
+    return f"partials_data_quality_{kind}"
 
 
 def _shards(

@@ -83,7 +83,16 @@ def build_inference_pipeline(ctx: BuildContext, model: ApprovedModel) -> Pipelin
         "preprocess.py",
         inputs=[steps.processing_input("raw", params.input_data, f"{P}/input")],
         outputs=[steps.output(ctx, "features", "features")],
-        arguments=["validate", "--input", f"{P}/input", "--output", f"{P}/features"],
+        # --input-uri: a file URI's S3 prefix also downloads its siblings (x.csv.bak); the step reads x.csv.
+        arguments=[
+            "validate",
+            "--input",
+            f"{P}/input",
+            "--output",
+            f"{P}/features",
+            "--input-uri",
+            params.input_data,
+        ],
     )
     transformer = Transformer(
         model_name=create_model.properties.ModelName,
@@ -183,7 +192,8 @@ def _data_quality_step(ctx: BuildContext, params: InferenceParameters, join: Any
 
     The data set is join's ``data-quality-input/``: one CSV part with a header per batch part (the
     features and the prediction), not the rest of join's output (``predictions.csv`` has no header)."""
-    dataset = Join(on="/", values=[steps.output_uri(join, "joined"), "data-quality-input"])
+    # The trailing "/": the prefix is the folder only, never a sibling of the same name's start.
+    dataset = Join(on="/", values=[steps.output_uri(join, "joined"), "data-quality-input/"])
     if ctx.config.pipelines.inference.data_quality_engine == "model_monitor":
         from pipeline_scripts.build.model_monitor import check_quality_check_step
 

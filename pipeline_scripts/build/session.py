@@ -35,23 +35,20 @@ SDK_CONFIG_ENVIRONMENT = {
 }
 
 
-def prepare_sdk(region: str | None = None) -> None:
+def prepare_sdk() -> None:
     """Set the process up for building definitions (idempotent; nothing does this on import).
 
     Points the SDK's config lookups at the repo's empty file, validates each SDK config once, and quiets
     the SDK's notices: its own import-time deprecation shims (v3 modules importing each other's moved
     names), field-popping and "Applied value from config key" logs on every object, and "Running within
     a PipelineSession" warnings (starting no jobs is the point of that session); none of it is
-    actionable here. Importing the v3 workflow modules creates a boto3 SageMaker client at class level
-    (``sagemaker.ai_registry``), which needs a region: ``region`` becomes ``AWS_DEFAULT_REGION`` when
-    none is set. Creating a client makes no request. Call it before importing ``sagemaker``
-    (``definition_session`` and ``definitions.build_pipeline`` do)."""
+    actionable here. (The region the v3 workflow modules need while they are imported is set, for the
+    import only, by ``build/sdk.py``.) Call it before importing ``sagemaker`` (``definition_session`` and
+    ``definitions.build_pipeline`` do)."""
     import warnings
 
     for key, value in SDK_CONFIG_ENVIRONMENT.items():
         os.environ[key] = value
-    if region and not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")):
-        os.environ["AWS_DEFAULT_REGION"] = region
     warnings.filterwarnings("ignore", message="Running within a PipelineSession", category=UserWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"sagemaker(\..*)?$")
     for name in ("sagemaker", "sagemaker.core", "sagemaker.mlops", "sagemaker.train", "sagemaker.serve"):
@@ -66,7 +63,7 @@ def go_offline() -> None:
 
 
 # Given to the session directly (no file lookups): only opts out of the SDK's telemetry, which would
-# otherwise make an HTTPS request per estimator.fit()/transform() while building a definition.
+# otherwise make an HTTPS request per ModelTrainer.train() or Transformer.transform() while building.
 SDK_CONFIG = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
 
 
@@ -122,7 +119,7 @@ def definition_session(config: Config) -> PipelineSession:
 
     One per (region, bucket) per process: it holds no per-pipeline state between builds (the SDK sets and
     clears its ``context`` around each step), and building one costs ~0.5 s (15 clients, config check)."""
-    prepare_sdk(config.env.aws_region)
+    prepare_sdk()
     from sagemaker.core.workflow.pipeline_context import PipelineSession
 
     from pipeline_scripts.build.sdk import make_step_checks_cheap

@@ -119,8 +119,18 @@ def check_data_files(files: dict[str, Path], schema: Any) -> None:
         "inference-data.csv": datafiles.read_features_csv,
         "ground-truth.csv": datafiles.read_target_csv,
     }
-    rows: dict[str, int] = {}
+    batch_parts = step_scripts.load("batch_parts")
+    parts = [name for name in files if name.startswith(PART_PREFIX)]
+    blank = {name for name in parts if batch_parts.is_blank(str(files[name]))}
+    if parts and len(blank) == len(parts):
+        raise DataError(
+            f"every part of the batch is empty: {', '.join(str(files[name]) for name in parts)}",
+            hint="a batch needs at least one part with rows; nothing was uploaded",
+        )
+    rows: dict[str, int] = dict.fromkeys(blank, 0)  # Spark's empty partitions: the pipeline skips them
     for name, path in files.items():
+        if name in blank:
+            continue
         reader = datafiles.read_features_csv if name.startswith(PART_PREFIX) else readers[name]
         try:
             rows[name] = len(reader(str(path), schema))

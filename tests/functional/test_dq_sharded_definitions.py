@@ -125,12 +125,12 @@ def test_the_baseline_shards_then_merges_to_the_same_output(
         "--resource-config",
         "/opt/ml/config/resourceconfig.json",
     ]
-    assert list(outputs(shards)) == ["data_quality_baseline_partials"]
+    assert list(outputs(shards)) == ["partials_data_quality_baseline"]
     # The merge: one instance, every partial state, the single step's output (same name, same S3 URI).
     assert instances(merge) == 1
     assert inputs(merge)["partials"]["S3Uri"] == {
         "Get": f"Steps.{dq_steps.BASELINE_SHARDS}.ProcessingOutputConfig.Outputs"
-        "['data_quality_baseline_partials'].S3Output.S3Uri"
+        "['partials_data_quality_baseline'].S3Output.S3Uri"
     }
     assert inputs(merge)["partials"]["S3DataDistributionType"] == "FullyReplicated"
     assert arguments(merge) == ["merge", "--input", f"{P}/partials", "--output", f"{P}/output"]

@@ -278,3 +278,33 @@ def test_a_folder_of_parts_uploads_as_a_multi_file_batch_with_its_marker_last(
     (tmp_path / "inference-data.csv").write_text(rows[0] + "\n")
     assert main([*argv[:-1], "b10"]) == EXIT_ERROR
     assert "holds both inference-data.csv and 3 part-*.csv file(s)" in capsys.readouterr().err
+
+
+def test_empty_parts_upload_as_spark_writes_them_and_all_empty_is_refused(
+    sm: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Spark writes an empty part per empty partition; the pipeline skips them, so the upload does too
+    when checking (it still uploads them, as written). A batch of empty parts only is refused."""
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="mlops-local-bucket")
+    rows = (ROOT / "data" / "inference-data.csv").read_text().splitlines()
+    (tmp_path / "part-00000.csv").write_text("")
+    (tmp_path / "part-00001.csv").write_text("\n".join(rows[:4]) + "\n")
+    (tmp_path / "part-00002.csv").write_text("\n \n")
+    (tmp_path / "ground-truth.csv").write_text("1\n" * 4)
+    assert main(["data", "upload", "inference", "--data-dir", str(tmp_path), "--batch", "sparse"]) == 0
+    listed = s3.list_objects_v2(Bucket="mlops-local-bucket", Prefix="abalone/inference/sparse/")["Contents"]
+    assert sorted(o["Key"].rsplit("/", 1)[-1] for o in listed) == [
+        "_SUCCESS",
+        "ground-truth.csv",
+        "part-00000.csv",
+        "part-00001.csv",
+        "part-00002.csv",
+    ]
+    capsys.readouterr()
+
+    (tmp_path / "part-00001.csv").write_text("")
+    (tmp_path / "ground-truth.csv").unlink()
+    assert main(["data", "upload", "inference", "--data-dir", str(tmp_path), "--batch", "void"]) == EXIT_ERROR
+    assert "every part of the batch is empty" in capsys.readouterr().err
+    assert "Contents" not in s3.list_objects_v2(Bucket="mlops-local-bucket", Prefix="abalone/inference/void/")

@@ -78,6 +78,30 @@ def test_a_folder_with_only_ground_truth_has_no_parts(tmp_path: Path) -> None:
         list_parts(tmp_path)
 
 
+def test_ground_truth_in_any_case_is_not_a_part(batch: Path) -> None:
+    """The trigger reads ``Ground-Truth.csv`` as the batch's ground truth: so do the steps."""
+    (batch / "ground-truth.csv").rename(batch / "Ground-Truth.csv")
+    assert [name for name, _ in list_parts(batch)] == part_names()
+
+
+def test_a_file_uri_selects_its_object_from_the_prefixs_siblings(tmp_path: Path) -> None:
+    """InputDataUri s3://b/p/x.csv as an S3 prefix also downloads x.csv.bak and x.csv.old.csv: the step
+    reads x.csv only (neither an error for the .bak nor a second part for the .old.csv)."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "x.csv").write_text("\n".join(LINES[:3]) + "\n")
+    (tmp_path / "in" / "x.csv.bak").write_text("junk\n")
+    (tmp_path / "in" / "x.csv.old.csv").write_text("\n".join(LINES[:5]) + "\n")
+    uri = "s3://bucket/inference/x.csv"
+    assert list_parts(tmp_path / "in", uri=uri) == [("x.csv", str(tmp_path / "in" / "x.csv"))]
+    out = tmp_path / "out"
+    argv = ["validate", "--input", str(tmp_path / "in"), "--output", str(out), "--input-uri", uri]
+    assert preprocess.main(argv) == 0
+    assert len(datafiles.read_features_csv(out / "inference-data.csv", ABALONE)) == 3
+    # A folder URI lists the folder as before (and the .bak is then a file that is not a part).
+    with pytest.raises(PartsError, match=r"x\.csv\.bak is not a CSV part"):
+        list_parts(tmp_path / "in", uri="s3://bucket/inference/")
+
+
 # --- preprocess.py validate ------------------------------------------------------------------------------
 
 

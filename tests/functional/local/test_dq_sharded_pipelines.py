@@ -113,7 +113,7 @@ def test_the_sharded_baseline_equals_one_instance(runs: Runs) -> None:
     ran = succeeded(runs, runs.training[2])
     assert ran[dq_steps.BASELINE_SHARDS] == ran[steps.DATA_QUALITY_BASELINE] == "Succeeded"
     # Two hosts, each with one of preprocess's two baseline parts: two non-empty partial states.
-    partials = runs.partials("training", runs.training[2], "data_quality_baseline_partials")
+    partials = runs.partials("training", runs.training[2], "partials_data_quality_baseline")
     assert sorted(partials) == ["algo-1/dq_partial.json", "algo-2/dq_partial.json"]
     rows = [partial["state"]["n_rows"] for partial in partials.values()]
     assert min(rows) > 0
@@ -143,8 +143,10 @@ def test_the_sharded_check_equals_one_instance(runs: Runs) -> None:
     assert dq_steps.CHECK_SHARDS not in succeeded(runs, single)
     ran = succeeded(runs, sharded)
     assert ran[dq_steps.CHECK_SHARDS] == ran[steps.DATA_QUALITY_CHECK] == ran[steps.CHECK_GROUND_TRUTH]
-    # Today's join writes one data-quality-input.csv: one host gets it, the other an empty share.
-    partials = runs.partials("inference", sharded, "data_quality_check_partials")
+    assert ran[steps.DATA_QUALITY_CHECK] == "Succeeded"
+    # A one-file batch: join writes one data-quality-input/ part, so one host gets it, the other an empty
+    # share (tests/unit/test_dq_shards.py covers shares of many parts).
+    partials = runs.partials("inference", sharded, "partials_data_quality_check")
     assert sorted(partials) == ["algo-1/dq_partial.json", "algo-2/dq_partial.json"]
     assert sorted(partial["state"]["n_rows"] for partial in partials.values())[0] == 0
 

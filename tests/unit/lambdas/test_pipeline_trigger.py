@@ -188,6 +188,17 @@ def test_twenty_parts_and_their_marker_start_exactly_one_run(
     assert params(sagemaker.started[0])["GroundTruthUri"] == "none"
 
 
+@pytest.mark.usefixtures("s3")
+def test_a_part_named_file_directly_under_the_prefix_is_one_file_and_starts_its_run(
+    event: Event, sagemaker: FakeSageMaker
+) -> None:
+    """No folder, so no marker can follow it: it starts a run, as it did before multi-file batches."""
+    raw = event("s3_object_created_inference")
+    raw["detail"]["object"]["key"] = "abalone/inference/part-00000.csv"
+    assert pipeline_trigger.handler(raw, None)["status"] == "started"
+    assert params(sagemaker.started[0])["InputDataUri"] == f"s3://{BUCKET}/abalone/inference/part-00000.csv"
+
+
 @pytest.mark.parametrize(
     ("key", "reason"),
     [
