@@ -50,41 +50,50 @@ def _check_job_config(ctx: BuildContext) -> CheckJobConfig:
     )
 
 
-def baseline_quality_check_step(ctx: BuildContext, dataset_uri: Any) -> QualityCheckStep:
-    """Training: suggest a baseline from the training data (skip the check, register the baseline)."""
+def _data_quality_step(ctx: BuildContext, name: str, dataset_uri: Any, output: str, **flags: Any) -> Any:
+    """A data-quality ``QualityCheckStep`` on ``dataset_uri`` (CSV with a header) writing to ``output``."""
     return _QualityCheckStep(
-        name=steps.DATA_QUALITY_BASELINE,
+        name=name,
         quality_check_config=DataQualityCheckConfig(
             baseline_dataset=dataset_uri,
             dataset_format=DatasetFormat.csv(header=True),
-            output_s3_uri=ctx.s3_output("data_quality_baseline"),
+            output_s3_uri=ctx.s3_output(output),
         ),
         check_job_config=_check_job_config(ctx),
+        model_package_group_name=ctx.config.env.model_package_group_name,
+        **flags,
+    )
+
+
+def baseline_quality_check_step(ctx: BuildContext, dataset_uri: Any) -> QualityCheckStep:
+    """Training: suggest a baseline from the training data (skip the check, register the baseline)."""
+    step: QualityCheckStep = _data_quality_step(
+        ctx,
+        steps.DATA_QUALITY_BASELINE,
+        dataset_uri,
+        "data_quality_baseline",
         skip_check=True,
         register_new_baseline=True,
-        model_package_group_name=ctx.config.env.model_package_group_name,
     )
+    return step
 
 
 def check_quality_check_step(
     ctx: BuildContext, dataset_uri: Any, statistics_uri: Any, constraints_uri: Any
 ) -> QualityCheckStep:
     """Inference: check the batch (join's data-quality-input/ parts) against the approved baseline."""
-    return _QualityCheckStep(
-        name=steps.DATA_QUALITY_CHECK,
-        quality_check_config=DataQualityCheckConfig(
-            baseline_dataset=dataset_uri,
-            dataset_format=DatasetFormat.csv(header=True),
-            output_s3_uri=ctx.s3_output("data_quality"),
-        ),
-        check_job_config=_check_job_config(ctx),
+    step: QualityCheckStep = _data_quality_step(
+        ctx,
+        steps.DATA_QUALITY_CHECK,
+        dataset_uri,
+        "data_quality",
         skip_check=False,
         register_new_baseline=False,
         fail_on_violation=ctx.config.pipelines.inference.fail_on_data_quality_violations,
         supplied_baseline_statistics=statistics_uri,
         supplied_baseline_constraints=constraints_uri,
-        model_package_group_name=ctx.config.env.model_package_group_name,
     )
+    return step
 
 
 def quality_check_baseline_uris(step: Any) -> tuple[Any, Any]:
